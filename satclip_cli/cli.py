@@ -1,0 +1,30 @@
+"""The ``satclip`` command: a Typer app whose subcommands live in ``satclip_cli.commands``.
+
+Only Typer is imported here; each command imports torch, geopandas, rasterio and
+the rest inside its function, so that ``satclip --help`` stays fast.
+"""
+
+import typer
+
+from satclip_cli.commands import embed, models
+
+app = typer.Typer(
+    name="satclip",
+    help=(
+        "SatCLIP global location embeddings: sample Sentinel-2 patches, pretrain a "
+        "location encoder, embed points and rasters, and probe downstream tasks. "
+        "Coordinates are (lon, lat) in degrees, in that order."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+app.command("embed", no_args_is_help=True)(embed.embed)
+app.command("models")(models.models)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""One thin module per ``satclip`` subcommand: parse and validate options, call the library."""

@@ -1,0 +1,5 @@
+"""``satclip embed``: placeholder replaced below."""
+
+
+def embed() -> None:
+    """Embed points."""

@@ -1,0 +1,5 @@
+"""``satclip models``: placeholder."""
+
+
+def models() -> None:
+    """List models."""
