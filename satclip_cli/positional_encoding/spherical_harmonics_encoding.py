@@ -39,7 +39,8 @@ class SphericalHarmonics(PositionalEncoding):
 
     def forward(self, lonlat: torch.Tensor) -> torch.Tensor:
         if self.method == "legacy":
-            return legacy_spherical_harmonics(lonlat, self.legendre_polys)
+            # The original arithmetic ran in float64; in float32 it would be meaningless.
+            return legacy_spherical_harmonics(lonlat.to(torch.float64), self.legendre_polys).to(lonlat.dtype)
         return spherical_harmonics(lonlat, self.legendre_polys, self.convention)
 
     def extra_repr(self) -> str:
