@@ -67,4 +67,3 @@ def make_embed_fn(
         return out
 
     return embed
-

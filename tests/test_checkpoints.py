@@ -103,7 +103,7 @@ def test_unsafe_pickle_is_refused(tmp_path, capsys):
     "corrupt",
     [
         lambda p: p.write_bytes(b"not a checkpoint at all"),
-        lambda p: p.write_bytes(p.read_bytes()[: 10_000]),  # truncated download
+        lambda p: p.write_bytes(p.read_bytes()[:10_000]),  # truncated download
         lambda p: p.write_bytes(pickle.dumps({"a": 1})),
     ],
 )

@@ -66,4 +66,10 @@ def build_positional_encoding(name: str, **params: Any) -> PositionalEncoding:
     )
 
 
-__all__ = ["ENCODINGS", "PositionalEncoding", "SphericalHarmonics", "build_positional_encoding", "canonical_encoding_name"]
+__all__ = [
+    "ENCODINGS",
+    "PositionalEncoding",
+    "SphericalHarmonics",
+    "build_positional_encoding",
+    "canonical_encoding_name",
+]
