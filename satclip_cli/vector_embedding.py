@@ -113,7 +113,7 @@ class _RateColumn(ProgressColumn):
 
 @contextmanager
 def _progress_bar(enabled: bool, total: int | None, description: str) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (kept on screen when done); yields ``advance(rows)``."""
+    """A rich progress bar on stderr (removed when done; the caller prints a summary); yields ``advance(rows)``."""
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -122,7 +122,7 @@ def _progress_bar(enabled: bool, total: int | None, description: str) -> Iterato
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
-        transient=False,
+        transient=True,
         disable=not enabled,
     )
     with progress:

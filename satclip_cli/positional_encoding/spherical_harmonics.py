@@ -34,6 +34,8 @@ float64, on CPU or GPU, and inside autograd.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import torch
@@ -58,74 +60,67 @@ def _recurrence_coefficients(degree: int) -> tuple[list[list[float]], list[list[
     return a, b
 
 
-@lru_cache(maxsize=64)
-def _assembly_plan(degree: int, convention: str) -> tuple[list[int], list[int], list[float]]:
-    """Gather indices and scale factors that turn packed Legendre/trig tables into features.
+def _degree_blocks(
+    x: torch.Tensor,
+    s: torch.Tensor,
+    cos_phi: torch.Tensor,
+    sin_phi: torch.Tensor,
+    degree: int,
+    m0_scale: float,
+    condon_shortley: bool,
+    emit: Callable[[int, torch.Tensor, torch.Tensor | float], None],
+) -> None:
+    """Compute the features of points ``x = cos θ``, ``s = sin θ``, ``φ`` (all ``[n]``), degree by degree.
 
-    Returns ``(legendre_index, trig_index, scale)``, one entry per output column:
-    feature = ``legendre[:, legendre_index] * trig[:, trig_index] * scale``, where
-    ``legendre`` packs ``P̄_l^m`` for ``0 <= m <= l`` at ``l(l+1)/2 + m`` and ``trig``
-    holds ``cos(mλ)`` at ``m`` and ``sin(mλ)`` at ``degree + m``.
+    Calls ``emit(first_row, a, b)`` for each block of consecutive feature rows, whose
+    values are ``a * b`` (row-major ``[rows, n]``: features along the first axis, so
+    every operation below works on contiguous rows of points).
+
+    The normalised associated Legendre functions ``P̄_l^m`` (no Condon–Shortley phase,
+    ``P̄_0^0 = 1/sqrt(4π)``) follow the standard recursion: diagonal
+    ``P̄_m^m = sqrt((2m+1)/(2m)) s P̄_{m-1}^{m-1}``, first off-diagonal
+    ``P̄_{m+1}^m = sqrt(2m+3) x P̄_m^m`` and ``P̄_l^m = a_lm (x P̄_{l-1}^m - b_lm P̄_{l-2}^m)``.
     """
-    if convention not in CONVENTIONS:
-        raise ValueError(f"unknown spherical-harmonics convention {convention!r}; use one of {CONVENTIONS}")
-    legendre_index, trig_index, scale = [], [], []
-    for l, m in degree_order_index(degree):
-        k = abs(m)
-        legendre_index.append(l * (l + 1) // 2 + k)
-        trig_index.append(k if m >= 0 else degree + k)
-        factor = 1.0 if m == 0 else math.sqrt(2.0)
-        if convention in ("satclip", "closed-form"):
-            # θ = lat + 90° flips cos θ, so P̄_l^m changes by (-1)^(l+m); φ = lon + 180°
-            # flips cos/sin(mφ) by (-1)^m. Together: (-1)^l.
-            factor *= (-1.0) ** l
-            if convention == "satclip" and m == 0:
-                factor *= math.pi
-            if convention == "closed-form" and m != 0:
-                factor *= (-1.0) ** m
-        scale.append(factor)
-    return legendre_index, trig_index, scale
-
-
-def _associated_legendre(x: torch.Tensor, s: torch.Tensor, degree: int) -> torch.Tensor:
-    """Orthonormalised ``P̄_l^m(x)`` without Condon–Shortley phase, packed as ``[N, L(L+1)/2]``.
-
-    ``x = cos θ`` and ``s = sin θ >= 0``, both ``[N]``. Normalised so that
-    ``P̄_l^0 = Y_l^0`` and ``sqrt(2) P̄_l^m cos(mφ)`` is the real harmonic of order m.
-    """
+    dtype, device = x.dtype, x.device
     a, b = _recurrence_coefficients(degree)
-    x1 = x.unsqueeze(-1)
-    rows: list[torch.Tensor] = [torch.full_like(x1, 1.0 / math.sqrt(4.0 * math.pi))]
+    x_row, s_row = x.unsqueeze(0), s.unsqueeze(0)
+
+    # sqrt(2) cos(mφ) and sqrt(2) sin(mφ) for m = 1..L-1, by angle addition; (-1)^m for the CS phase.
+    cosines, sines = [cos_phi], [sin_phi]
+    for _ in range(2, degree):
+        c, t = cosines[-1], sines[-1]
+        cosines.append(c * cos_phi - t * sin_phi)
+        sines.append(t * cos_phi + c * sin_phi)
+    if degree > 1:
+        factors = [math.sqrt(2.0) * ((-1.0) ** m if condon_shortley else 1.0) for m in range(1, degree)]
+        factor_col = torch.tensor(factors, dtype=dtype, device=device).unsqueeze(1)
+        cos_table = torch.stack(cosines) * factor_col  # row m-1 holds order m
+        sin_reversed = (torch.stack(sines) * factor_col).flip(0)  # row L-1-m holds order m
+
+    previous2: torch.Tensor | None = None
+    previous = torch.full_like(x_row, 1.0 / math.sqrt(4.0 * math.pi))
+    emit(0, previous[0], m0_scale)
     for l in range(1, degree):
-        previous = rows[-1]
         parts = []
         if l >= 2:
-            a_l = torch.tensor(a[l], dtype=x.dtype, device=x.device)
-            b_l = torch.tensor(b[l], dtype=x.dtype, device=x.device)
-            parts.append(a_l * (x1 * previous[:, : l - 1] - b_l * rows[-2][:, : l - 1]))
-        diagonal = previous[:, l - 1 : l]
-        parts.append(math.sqrt(2 * l + 1) * x1 * diagonal)  # m = l - 1
-        parts.append(math.sqrt((2 * l + 1) / (2 * l)) * s.unsqueeze(-1) * diagonal)  # m = l
-        rows.append(torch.cat(parts, dim=-1))
-    return torch.cat(rows, dim=-1)
+            a_l = torch.tensor(a[l], dtype=dtype, device=device).unsqueeze(1)
+            b_l = torch.tensor(b[l], dtype=dtype, device=device).unsqueeze(1)
+            parts.append(torch.addcmul(previous[: l - 1] * x_row, previous2[: l - 1], b_l, value=-1.0) * a_l)
+        diagonal = previous[l - 1 : l]
+        parts.append(diagonal * (math.sqrt(2 * l + 1) * x_row))  # m = l - 1
+        parts.append(diagonal * (math.sqrt((2 * l + 1) / (2 * l)) * s_row))  # m = l
+        current = torch.cat(parts)  # [l + 1, n], orders 0..l
+        first = l * l
+        reverse = torch.arange(l, 0, -1, device=device)
+        emit(first, current.index_select(0, reverse), sin_reversed[degree - 1 - l : degree - 1])  # m = -l..-1
+        emit(first + l, current[0], m0_scale)  # m = 0
+        emit(first + l + 1, current[1:], cos_table[:l])  # m = 1..l
+        previous2, previous = previous, current
 
 
-def _multiple_angle_table(cos_lon: torch.Tensor, sin_lon: torch.Tensor, degree: int) -> torch.Tensor:
-    """``[cos(mλ) for m < L] + [sin(mλ) for m < L]`` as ``[N, 2L]`` by angle addition."""
-    cosines = [torch.ones_like(cos_lon)]
-    sines = [torch.zeros_like(sin_lon)]
-    if degree > 1:
-        cosines.append(cos_lon)
-        sines.append(sin_lon)
-    for _ in range(2, degree):
-        # cos((m+1)λ) = cos(mλ)cos λ - sin(mλ) sin λ ; sin((m+1)λ) = sin(mλ)cos λ + cos(mλ) sin λ
-        c, s = cosines[-1], sines[-1]
-        cosines.append(c * cos_lon - s * sin_lon)
-        sines.append(s * cos_lon + c * sin_lon)
-    return torch.stack(cosines + sines, dim=-1)
-
-
-def spherical_harmonics(lonlat: torch.Tensor, degree: int, convention: str = "satclip") -> torch.Tensor:
+def spherical_harmonics(
+    lonlat: torch.Tensor, degree: int, convention: str = "satclip", chunk_size: int = 2048
+) -> torch.Tensor:
     """Real spherical-harmonic features of all degrees ``l < degree``.
 
     Args:
@@ -134,24 +129,79 @@ def spherical_harmonics(lonlat: torch.Tensor, degree: int, convention: str = "sa
         degree: number of Legendre degrees L (``legendre_polys`` in SatCLIP); L >= 1.
         convention: ``"satclip"`` (default, the released models), ``"closed-form"`` or
             ``"orthonormal"``; see the module docstring.
+        chunk_size: points per block when no gradient is needed (keeps the working set
+            in cache; results do not depend on it).
 
     Returns:
-        ``[N, L**2]`` tensor; column ``l*l + l + m`` holds degree l, order m.
+        ``[N, L**2]`` tensor; column ``l*l + l + m`` holds degree l, order m. Without
+        autograd it is a transposed view of a ``[L**2, N]`` buffer (features-major, which
+        matrix products consume as is); call ``.contiguous()`` if you need row-major.
     """
     if degree < 1:
         raise ValueError(f"degree must be >= 1, got {degree}")
     if lonlat.ndim != 2 or lonlat.shape[-1] != 2:
         raise ValueError(f"lonlat must have shape [N, 2], got {tuple(lonlat.shape)}")
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown spherical-harmonics convention {convention!r}; use one of {CONVENTIONS}")
     if not lonlat.is_floating_point():
         lonlat = lonlat.to(torch.get_default_dtype())
     lon = torch.deg2rad(lonlat[:, 0])
     lat = torch.deg2rad(lonlat[:, 1])
-    # Textbook angles: colatitude ϑ = 90° - lat, so cos ϑ = sin(lat) and sin ϑ = cos(lat) >= 0.
-    legendre = _associated_legendre(torch.sin(lat), torch.cos(lat).clamp_min(0.0), degree)
-    trig = _multiple_angle_table(torch.cos(lon), torch.sin(lon), degree)
-    legendre_index, trig_index, scale = _assembly_plan(degree, convention)
-    device = lonlat.device
-    legendre_index_t = torch.tensor(legendre_index, device=device)
-    trig_index_t = torch.tensor(trig_index, device=device)
-    scale_t = torch.tensor(scale, dtype=lonlat.dtype, device=device)
-    return legendre[:, legendre_index_t] * trig[:, trig_index_t] * scale_t
+    sin_lat, cos_lat, cos_lon, sin_lon = torch.sin(lat), torch.cos(lat).clamp_min(0.0), torch.cos(lon), torch.sin(lon)
+    if convention == "orthonormal":
+        # Colatitude ϑ = 90° - lat: cos ϑ = sin(lat), sin ϑ = cos(lat); azimuth = lon.
+        x, cos_phi, sin_phi = sin_lat, cos_lon, sin_lon
+    else:
+        # Official angles θ = lat + 90°: cos θ = -sin(lat), sin θ = cos(lat); φ = lon + 180°.
+        x, cos_phi, sin_phi = -sin_lat, -cos_lon, -sin_lon
+    m0_scale = math.pi if convention == "satclip" else 1.0
+    condon_shortley = convention == "closed-form"
+    n = lonlat.shape[0]
+
+    if torch.is_grad_enabled() and lonlat.requires_grad:
+        blocks: dict[int, torch.Tensor] = {}
+
+        def collect(first: int, values: torch.Tensor, factor: torch.Tensor | float) -> None:
+            blocks[first] = (values * factor).reshape(-1, n)
+
+        _degree_blocks(x, cos_lat, cos_phi, sin_phi, degree, m0_scale, condon_shortley, collect)
+        return torch.cat([blocks[k] for k in sorted(blocks)]).T
+
+    out = torch.empty(degree * degree, n, dtype=lonlat.dtype, device=lonlat.device)
+
+    def fill(start: int) -> None:
+        stop = min(start + chunk_size, n)
+        view = out[:, start:stop]
+
+        def write(first: int, values: torch.Tensor, factor: torch.Tensor | float) -> None:
+            rows = 1 if values.ndim == 1 else values.shape[0]
+            torch.mul(values.reshape(rows, -1), factor, out=view[first : first + rows])
+
+        sl = slice(start, stop)
+        _degree_blocks(x[sl], cos_lat[sl], cos_phi[sl], sin_phi[sl], degree, m0_scale, condon_shortley, write)
+
+    with torch.no_grad():
+        _run_chunks(fill, range(0, n, chunk_size), parallel=lonlat.device.type == "cpu")
+    return out.T
+
+
+def _run_chunks(fill: Callable[[int], None], starts: range, parallel: bool) -> None:
+    """Run ``fill(start)`` for every chunk; on CPU, chunks run in parallel threads.
+
+    The per-chunk operations are small, so torch's own intra-op threading mostly adds
+    synchronisation (and stalls badly when another process holds a core). Instead each
+    of ``torch.get_num_threads()`` Python threads fills whole chunks with single-threaded
+    kernels (torch releases the GIL inside kernels).
+    """
+    threads = torch.get_num_threads()
+    if not parallel or threads <= 1 or len(starts) <= 1:
+        for start in starts:
+            fill(start)
+        return
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for future in [pool.submit(fill, start) for start in starts]:
+                future.result()
+    finally:
+        torch.set_num_threads(threads)

@@ -1,0 +1,29 @@
+"""Options shared by several commands, defined once (like rasterio's ``rio`` options)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists (it is only replaced once complete).")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+Device = Annotated[
+    str,
+    typer.Option("--device", help="Where to run the model: auto (CUDA, then Apple MPS, then CPU), cpu, cuda or mps."),
+]
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help=(
+            "A released model name (see `satclip models`; downloaded once into the Hugging Face cache), "
+            "an official SatCLIP .ckpt, or our .safetensors/.json model."
+        ),
+    ),
+]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Output file; its extension selects the format.")]
+
+DEFAULT_MODEL = "satclip-resnet50-l10"

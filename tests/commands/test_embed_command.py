@@ -1,0 +1,143 @@
+"""``satclip embed`` end to end through the CLI, with an official-format checkpoint."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from satclip_cli.checkpoints import load_location_encoder
+from satclip_cli.cli import app
+
+runner = CliRunner()
+CHECKPOINT = "satclip_vit4w128_l10_closed.ckpt"
+
+
+@pytest.fixture(scope="module")
+def checkpoint(fixtures_dir):
+    return fixtures_dir / CHECKPOINT
+
+
+@pytest.fixture(scope="module")
+def reference_encoder(checkpoint):
+    return load_location_encoder(checkpoint).double()
+
+
+def _expected(encoder, lonlat):
+    with torch.no_grad():
+        return encoder(torch.as_tensor(np.array(lonlat, dtype=np.float64))).numpy()
+
+
+def _embed(*args):
+    return runner.invoke(app, ["embed", *map(str, args)])
+
+
+CITIES = pd.DataFrame(
+    {"name": ["Rome", "Nairobi", "Lima", "Tromso"], "lon": [12.4964, 36.8219, -77.0428, 18.9553],
+     "lat": [41.9028, -1.2921, -12.0464, 69.6492]}
+)  # fmt: skip
+
+
+def test_geopackage_to_geoparquet(tmp_path, checkpoint, reference_encoder):
+    gpkg = tmp_path / "cities.gpkg"
+    gpd.GeoDataFrame(CITIES[["name"]], geometry=gpd.points_from_xy(CITIES.lon, CITIES.lat), crs=4326).to_file(gpkg)
+    out = tmp_path / "cities.parquet"
+    result = _embed(gpkg, "-o", out, "--model", checkpoint, "--dtype", "float64", "--quiet")
+    assert result.exit_code == 0, result.output
+    frame = gpd.read_parquet(out)
+    assert list(frame["name"]) == list(CITIES["name"])
+    embeddings = np.stack(frame["embedding"].to_numpy())
+    assert embeddings.shape == (4, 256)
+    np.testing.assert_allclose(embeddings, _expected(reference_encoder, CITIES[["lon", "lat"]]), atol=1e-6)
+
+
+def test_csv_in_float32_matches_float64(tmp_path, checkpoint, reference_encoder):
+    csv = tmp_path / "cities.csv"
+    CITIES.to_csv(csv, index=False)
+    out = tmp_path / "cities.npy"
+    result = _embed(csv, "-o", out, "--model", checkpoint)
+    assert result.exit_code == 0, result.output
+    assert "Embedded 4 features" in result.stderr
+    np.testing.assert_allclose(np.load(out), _expected(reference_encoder, CITIES[["lon", "lat"]]), atol=1e-4)
+
+
+def test_projected_input_is_reprojected(tmp_path, checkpoint, reference_encoder):
+    points = gpd.GeoDataFrame(CITIES[["name"]], geometry=gpd.points_from_xy(CITIES.lon, CITIES.lat), crs=4326)
+    path = tmp_path / "cities_3857.fgb"
+    points.to_crs(3857).to_file(path)
+    out = tmp_path / "out.csv"
+    assert _embed(path, "-o", out, "--model", checkpoint, "--dtype", "float64", "-q").exit_code == 0
+    # FlatGeobuf's spatial index reorders features: align by name.
+    table = pd.read_csv(out).set_index("name").loc[CITIES["name"]]
+    embeddings = table[[f"emb_{i:03d}" for i in range(256)]].to_numpy()
+    np.testing.assert_allclose(embeddings, _expected(reference_encoder, CITIES[["lon", "lat"]]), atol=1e-6)
+
+
+def _assert_one_line_error(result, fragment):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, checkpoint):
+    out = tmp_path / "out.parquet"
+    _assert_one_line_error(_embed(tmp_path / "missing.gpkg", "-o", out, "--model", checkpoint), "not found")
+
+    garbage = tmp_path / "garbage.gpkg"
+    garbage.write_bytes(b"\x00\x01 definitely not a geopackage")
+    _assert_one_line_error(_embed(garbage, "-o", out, "--model", checkpoint), "garbage.gpkg")
+
+    no_coords = tmp_path / "no_coords.csv"
+    pd.DataFrame({"a": [1, 2], "b": [3, 4]}).to_csv(no_coords, index=False)
+    _assert_one_line_error(_embed(no_coords, "-o", out, "--model", checkpoint), "lon")
+
+    nan = tmp_path / "nan.csv"
+    pd.DataFrame({"lon": [1.0, np.nan], "lat": [2.0, 3.0]}).to_csv(nan, index=False)
+    _assert_one_line_error(_embed(nan, "-o", out, "--model", checkpoint), "row")
+
+    polar = tmp_path / "polar.csv"
+    pd.DataFrame({"lon": [1.0, 2.0], "lat": [2.0, 95.0]}).to_csv(polar, index=False)
+    _assert_one_line_error(_embed(polar, "-o", out, "--model", checkpoint), "latitude")
+
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(checkpoint.read_bytes()[:5000])
+    _assert_one_line_error(_embed(polar, "-o", out, "--model", corrupt), "corrupt.ckpt")
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out*"))
+
+
+def test_existing_output_is_kept_unless_overwrite(tmp_path, checkpoint):
+    csv = tmp_path / "cities.csv"
+    CITIES.to_csv(csv, index=False)
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+    _assert_one_line_error(_embed(csv, "-o", out, "--model", checkpoint), "--overwrite")
+    assert out.read_text() == "precious\n"
+    assert _embed(csv, "-o", out, "--model", checkpoint, "--overwrite", "-q").exit_code == 0
+    assert len(pd.read_csv(out)) == 4
+
+
+def test_longitudes_outside_range_are_wrapped(tmp_path, checkpoint, reference_encoder):
+    csv = tmp_path / "wrapped.csv"
+    pd.DataFrame({"lon": [372.4964, -347.5036], "lat": [41.9028, 41.9028]}).to_csv(csv, index=False)
+    out = tmp_path / "wrapped.npy"
+    assert _embed(csv, "-o", out, "--model", checkpoint, "--dtype", "float64", "-q").exit_code == 0
+    np.testing.assert_allclose(np.load(out), _expected(reference_encoder, [[12.4964, 41.9028]] * 2), atol=1e-6)
+
+
+def test_missing_crs_is_assumed_wgs84_with_a_warning(tmp_path, checkpoint):
+    path = tmp_path / "nocrs.shp"  # a shapefile without .prj has no CRS
+    gpd.GeoDataFrame(CITIES[["name"]], geometry=gpd.points_from_xy(CITIES.lon, CITIES.lat)).to_file(path)
+    out = tmp_path / "nocrs.parquet"
+    result = _embed(path, "-o", out, "--model", checkpoint)
+    assert result.exit_code == 0, result.output
+    assert "EPSG:4326" in result.stderr and "Warning" in result.stderr
+
+
+def test_help_is_fast_and_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "embed" in result.output and "models" in result.output
