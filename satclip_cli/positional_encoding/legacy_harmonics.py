@@ -31,6 +31,8 @@ from functools import lru_cache
 
 import torch
 
+from satclip_cli.positional_encoding.spherical_harmonics import run_chunks
+
 # π to 50 digits, for the high-precision constants below.
 _PI = Decimal("3.14159265358979323846264338327950288419716939937511")
 
@@ -108,53 +110,94 @@ def legacy_coefficient_table(degree: int) -> tuple[list[list[float]], list[float
     return polynomials, prefactors
 
 
-def legacy_spherical_harmonics(lonlat: torch.Tensor, degree: int) -> torch.Tensor:
+@lru_cache(maxsize=16)
+def _evaluation_plan(
+    degree: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[tuple[int, int]], torch.Tensor]:
+    """Rows of the packed ``(l, m >= 0)`` polynomials, reordered so each power touches a row prefix.
+
+    A polynomial of degree d has non-zero coefficients only for powers ``k <= d`` with
+    ``k ≡ d (mod 2)``. Rows are grouped by the parity of d (even first) and sorted by
+    decreasing d, so for power k the rows to update are the first rows of one group.
+
+    Returns ``(coefficients [L, P], prefactors [P], orders [P], prefixes, feature_rows [L²])``:
+    ``prefixes[k] = (first_row, row_count)`` for power k, and ``feature_rows`` maps each
+    feature column (l, m) to its reordered packed row.
+    """
+    polynomials, prefactors = legacy_coefficient_table(degree)
+    packed_orders = [m for l in range(degree) for m in range(l + 1)]
+    degrees = [max(k for k, c in enumerate(p) if c != 0) for p in polynomials]
+    rows = sorted(range(len(polynomials)), key=lambda j: (degrees[j] % 2, -degrees[j]))
+    position = {j: i for i, j in enumerate(rows)}
+    coefficients = torch.zeros(degree, len(rows), dtype=torch.float64)
+    for i, j in enumerate(rows):
+        coefficients[: len(polynomials[j]), i] = torch.tensor(polynomials[j], dtype=torch.float64)
+    even_count = sum(1 for d in degrees if d % 2 == 0)
+    prefixes = []
+    for k in range(degree):
+        first = 0 if k % 2 == 0 else even_count
+        count = sum(1 for d in degrees if d % 2 == k % 2 and d >= k)
+        prefixes.append((first, count))
+    feature_rows = [position[l * (l + 1) // 2 + abs(m)] for l in range(degree) for m in range(-l, l + 1)]
+    return (
+        coefficients,
+        torch.tensor([prefactors[j] for j in rows], dtype=torch.float64),
+        torch.tensor([packed_orders[j] for j in rows], dtype=torch.float64),
+        prefixes,
+        torch.tensor(feature_rows),
+    )
+
+
+def legacy_spherical_harmonics(lonlat: torch.Tensor, degree: int, chunk_size: int = 1024) -> torch.Tensor:
     """Official "analytic" SatCLIP features, with the original expanded-polynomial arithmetic.
+
+    Inference only (no autograd): this exists to reproduce the released models.
 
     Args:
         lonlat: ``[N, 2]`` (longitude, latitude) in degrees. Evaluate in float64 to
             match the released models (the original code ran in float64).
         degree: number of Legendre degrees L.
+        chunk_size: points per block (keeps the working set in cache).
 
     Returns:
-        ``[N, L**2]`` features in the ``satclip`` convention and column order.
+        ``[N, L**2]`` features in the ``satclip`` convention and column order (a
+        transposed view of a ``[L**2, N]`` buffer).
     """
     if degree < 1:
         raise ValueError(f"degree must be >= 1, got {degree}")
-    dtype, device = lonlat.dtype, lonlat.device
     if not lonlat.is_floating_point():
-        dtype = torch.get_default_dtype()
-        lonlat = lonlat.to(dtype)
-    polynomials, prefactors = legacy_coefficient_table(degree)
-    n_packed = len(polynomials)
-    table = torch.zeros(degree, n_packed, dtype=torch.float64)
-    for column, polynomial in enumerate(polynomials):
-        table[: len(polynomial), column] = torch.tensor(polynomial, dtype=torch.float64)
-    table = table.to(dtype=dtype, device=device)
+        lonlat = lonlat.to(torch.get_default_dtype())
+    dtype, device = lonlat.dtype, lonlat.device
+    coefficients, prefactors, orders, prefixes, feature_rows = (
+        t.to(device=device, dtype=dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+        for t in _evaluation_plan(degree)
+    )
+    feature_rows = feature_rows.to(device)
+    feature_orders = torch.tensor([m for l in range(degree) for m in range(-l, l + 1)], dtype=dtype, device=device)
+    n = lonlat.shape[0]
+    out = torch.empty(degree * degree, n, dtype=dtype, device=device)
 
-    theta = torch.deg2rad(lonlat[:, 1] + 90)
-    phi = torch.deg2rad(lonlat[:, 0] + 180)
-    x = torch.cos(theta)
-    # Sum the monomials from the highest power down, term by term, as the original
-    # generated expressions did: this keeps the rounding of the cancelling sum close
-    # to the original's (a matrix product sums in another order and drifts ~3x more).
-    polynomial_values = torch.zeros(x.shape[0], n_packed, dtype=dtype, device=device)
-    for k in range(degree - 1, -1, -1):
-        polynomial_values = polynomial_values + table[k] * (x**k).unsqueeze(-1)
+    def fill(start: int) -> None:
+        block = lonlat[start : start + chunk_size]
+        theta = torch.deg2rad(block[:, 1] + 90)
+        phi = torch.deg2rad(block[:, 0] + 180)
+        x = torch.cos(theta)
+        # Sum the monomials from the highest power down, term by term, as the original
+        # generated expressions did: this keeps the rounding of the cancelling sums close
+        # to the original's (a matrix product sums in another order and drifts ~3x more).
+        values = torch.zeros(coefficients.shape[1], x.shape[0], dtype=dtype, device=device)
+        for k in range(degree - 1, -1, -1):
+            first, count = prefixes[k]
+            if count:
+                terms = torch.outer(coefficients[k, first : first + count], x**k)
+                values[first : first + count] += terms
+        # prefactor * (1 - cos²θ)^(m/2) * polynomial, in the original order of operations.
+        sine_powers = torch.where(orders.unsqueeze(1) == 0, 1.0, (1.0 - x**2).unsqueeze(0) ** (orders / 2).unsqueeze(1))
+        packed = (prefactors.unsqueeze(1) * sine_powers) * values
+        angles = feature_orders.abs().unsqueeze(1) * phi.unsqueeze(0)
+        trig = torch.where(feature_orders.unsqueeze(1) >= 0, torch.cos(angles), torch.sin(angles))
+        torch.mul(packed.index_select(0, feature_rows), trig, out=out[:, start : start + block.shape[0]])
 
-    orders = torch.tensor([m for l in range(degree) for m in range(l + 1)], device=device)
-    one_minus_x2 = (1.0 - x**2).unsqueeze(-1)
-    half_orders = (orders.to(dtype) / 2).unsqueeze(0)
-    sine_powers = torch.where(orders == 0, torch.ones_like(one_minus_x2), one_minus_x2**half_orders)
-    prefactor = torch.tensor(prefactors, dtype=dtype, device=device)
-    packed = prefactor * sine_powers * polynomial_values
-
-    columns_packed, columns_order = [], []
-    for l in range(degree):
-        for m in range(-l, l + 1):
-            columns_packed.append(l * (l + 1) // 2 + abs(m))
-            columns_order.append(m)
-    order_t = torch.tensor(columns_order, dtype=dtype, device=device)
-    angles = phi.unsqueeze(-1) * order_t.abs()
-    trig = torch.where(order_t >= 0, torch.cos(angles), torch.sin(angles))
-    return packed[:, torch.tensor(columns_packed, device=device)] * trig
+    with torch.no_grad():
+        run_chunks(fill, range(0, n, chunk_size), parallel=device.type == "cpu")
+    return out.T

@@ -181,11 +181,11 @@ def spherical_harmonics(
         _degree_blocks(x[sl], cos_lat[sl], cos_phi[sl], sin_phi[sl], degree, m0_scale, condon_shortley, write)
 
     with torch.no_grad():
-        _run_chunks(fill, range(0, n, chunk_size), parallel=lonlat.device.type == "cpu")
+        run_chunks(fill, range(0, n, chunk_size), parallel=lonlat.device.type == "cpu")
     return out.T
 
 
-def _run_chunks(fill: Callable[[int], None], starts: range, parallel: bool) -> None:
+def run_chunks(fill: Callable[[int], None], starts: range, parallel: bool) -> None:
     """Run ``fill(start)`` for every chunk; on CPU, chunks run in parallel threads.
 
     The per-chunk operations are small, so torch's own intra-op threading mostly adds
