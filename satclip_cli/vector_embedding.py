@@ -10,27 +10,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from satclip_cli.atomic_output import check_output_path
 from satclip_cli.embedding_writers import open_embedding_writer, output_format
+from satclip_cli.progress import progress_bar
 from satclip_cli.vector_input import PolygonMode, open_point_source
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
@@ -101,39 +89,6 @@ def _call(embed_fn: EmbedFn, lonlat: np.ndarray, embed_dim: int) -> np.ndarray:
     return result.astype(np.float32, copy=False)
 
 
-class _RateColumn(ProgressColumn):
-    """Average rows per second since the start."""
-
-    def render(self, task: Task) -> Text:
-        elapsed = task.elapsed or 0.0
-        if elapsed <= 0 or not task.completed:
-            return Text("- points/s", style="progress.data.speed")
-        return Text(f"{task.completed / elapsed:,.0f} points/s", style="progress.data.speed")
-
-
-@contextmanager
-def _progress_bar(enabled: bool, total: int | None, description: str) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (removed when done; the caller prints a summary); yields ``advance(rows)``."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=not enabled,
-    )
-    with progress:
-        task = progress.add_task(description, total=total)
-
-        def advance(rows: int) -> None:
-            progress.advance(task, rows)
-
-        yield advance
-
-
 def embed_vector_file(
     input_path: str | os.PathLike,
     output_path: str | os.PathLike,
@@ -191,7 +146,7 @@ def embed_vector_file(
     )
     rows = 0
     with (
-        _progress_bar(progress, source.total, f"Embedding {Path(input_path).name}") as advance,
+        progress_bar(progress, source.total, f"Embedding {Path(input_path).name}") as advance,
         open_embedding_writer(output_path, embed_dim, wide=wide, overwrite=overwrite) as writer,
     ):
         for chunk in source.iter_chunks():

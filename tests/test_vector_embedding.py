@@ -196,12 +196,11 @@ def test_chunking_does_not_change_output(tmp_path: Path, mode: str) -> None:
     assert list(a["site"].fillna("")) == list(frame["site"].fillna(""))
 
 
-def test_progress_bar_reports_points_per_second(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_stays_off_stdout_and_quiet_is_silent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = _write_input(_points(), tmp_path / "pts.gpkg")
     embed_vector_file(source, tmp_path / "out.npy", embed_fn, D, progress=True)
     captured = capsys.readouterr()
-    assert "points/s" in captured.err and "50/50" in captured.err
-    assert captured.out == ""
+    assert captured.out == ""  # the (transient) bar goes to stderr only; see tests/test_progress.py
     embed_vector_file(source, tmp_path / "quiet.npy", embed_fn, D, progress=False)
     assert capsys.readouterr().err == ""
 

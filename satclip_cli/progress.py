@@ -1,0 +1,61 @@
+"""One progress bar for long loops: rich, on stderr, with a rate column (points/s, pixels/s)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+
+class RateColumn(ProgressColumn):
+    """Average items per second since the start, e.g. ``12,345 points/s``."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        if elapsed <= 0 or not task.completed:
+            return Text(f"- {self.unit}/s", style="progress.data.speed")
+        return Text(f"{task.completed / elapsed:,.0f} {self.unit}/s", style="progress.data.speed")
+
+
+@contextmanager
+def progress_bar(
+    enabled: bool, total: int | None, description: str, unit: str = "points", console: Console | None = None
+) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, removed when done (callers print a one-line summary).
+
+    Yields ``advance(n)``. With ``enabled=False`` nothing is drawn.
+    """
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(unit),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+        disable=not enabled,
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(count: int) -> None:
+            progress.advance(task, count)
+
+        yield advance
