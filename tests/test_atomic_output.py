@@ -28,3 +28,15 @@ def test_existing_output_and_missing_folder(tmp_path):
     with pytest.raises(InputError, match="folder"), atomic_output(tmp_path / "missing" / "x.csv"):
         pass
     assert target.read_text() == "keep"
+
+
+def test_output_follows_the_umask(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "out.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644

@@ -198,10 +198,17 @@ def run_chunks(fill: Callable[[int], None], starts: range, parallel: bool) -> No
         for start in starts:
             fill(start)
         return
+    inference = torch.is_inference_mode_enabled()
+
+    def run(start: int) -> None:
+        # Grad and inference modes are thread-local: give workers the caller's.
+        with torch.inference_mode(inference), torch.no_grad():
+            fill(start)
+
     torch.set_num_threads(1)
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            for future in [pool.submit(fill, start) for start in starts]:
+            for future in [pool.submit(run, start) for start in starts]:
                 future.result()
     finally:
         torch.set_num_threads(threads)

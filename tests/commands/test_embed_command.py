@@ -141,3 +141,39 @@ def test_help_is_fast_and_lists_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "embed" in result.output and "models" in result.output
+
+
+@pytest.mark.parametrize("crs", [None, "EPSG:3035"])
+def test_raster_pixels_match_the_vector_path(tmp_path, checkpoint, crs):
+    """Pixel centre -> lon/lat -> the same embedding as `satclip embed` of that point."""
+    import rasterio
+    from pyproj import Transformer
+
+    out = tmp_path / "grid.tif"
+    if crs is None:
+        grid_args = ["--bbox", "5", "40", "15", "48", "--resolution", "0.5"]
+    else:
+        grid_args = ["--bbox", "4000000", "2500000", "4400000", "2800000", "--resolution", "20000", "--crs", crs]
+    result = _embed("-o", out, "--model", checkpoint, "--dtype", "float64", "-q", *grid_args, "--preview",
+                    tmp_path / "grid.png")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "grid.png").stat().st_size > 0
+    rows_cols = [(0, 0), (3, 7), (10, 4)]
+    with rasterio.open(out) as raster:
+        assert raster.count == 256 and raster.descriptions[0] == "emb_000" and raster.dtypes[0] == "float32"
+        to_lonlat = Transformer.from_crs(raster.crs, "EPSG:4326", always_xy=True)
+        centres = [to_lonlat.transform(*raster.xy(r, c)) for r, c in rows_cols]
+        pixels = np.stack([raster.read(window=((r, r + 1), (c, c + 1)))[:, 0, 0] for r, c in rows_cols])
+    csv = tmp_path / "centres.csv"
+    pd.DataFrame(centres, columns=["lon", "lat"]).to_csv(csv, index=False)
+    vector = tmp_path / "centres.npy"
+    assert _embed(csv, "-o", vector, "--model", checkpoint, "--dtype", "float64", "-q").exit_code == 0
+    np.testing.assert_allclose(pixels, np.load(vector), atol=1e-6)
+
+
+def test_raster_bad_grid_is_a_one_line_error(tmp_path, checkpoint):
+    out = tmp_path / "bad.tif"
+    result = _embed("-o", out, "--model", checkpoint, "--bbox", "10", "40", "5", "48", "--resolution", "1")
+    _assert_one_line_error(result, "bbox")
+    _assert_one_line_error(_embed("-o", out, "--model", checkpoint, "--like", tmp_path / "missing.tif"), "missing")
+    assert not out.exists()

@@ -135,3 +135,18 @@ def test_bad_arguments():
         spherical_harmonics(torch.zeros(3, 3), 4)
     with pytest.raises(ValueError):
         spherical_harmonics(torch.zeros(3, 2), 4, "nonsense")
+
+
+@pytest.mark.parametrize("inference", [False, True])
+def test_many_chunks_in_threads_match_one_chunk(inference):
+    """Chunks run in worker threads; results must not depend on chunking or the caller's mode."""
+    from satclip_cli.positional_encoding.legacy_harmonics import legacy_spherical_harmonics
+
+    rng = np.random.default_rng(3)
+    lonlat = torch.from_numpy(np.stack([rng.uniform(-180, 180, 5000), rng.uniform(-90, 90, 5000)], 1))
+    with torch.inference_mode(inference):
+        chunked = spherical_harmonics(lonlat, 12, chunk_size=256)
+        whole = spherical_harmonics(lonlat, 12, chunk_size=10_000)
+        legacy_chunked = legacy_spherical_harmonics(lonlat, 12, chunk_size=256)
+    assert torch.equal(chunked, whole)
+    torch.testing.assert_close(legacy_chunked, whole, atol=1e-9, rtol=0)
