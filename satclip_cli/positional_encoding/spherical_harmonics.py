@@ -34,6 +34,7 @@ float64, on CPU or GPU, and inside autograd.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -60,6 +61,21 @@ def _recurrence_coefficients(degree: int) -> tuple[list[list[float]], list[list[
     return a, b
 
 
+@lru_cache(maxsize=32)
+def _coefficient_tensors(
+    degree: int, dtype: torch.dtype, device: torch.device
+) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None], list[torch.Tensor]]:
+    """Per degree l: ``a_l``, ``b_l`` as ``[l-1, 1]`` columns and ``[i]`` reversed row indices ``l..1``."""
+    a, b = _recurrence_coefficients(degree)
+    a_cols = [torch.tensor(a[l], dtype=dtype, device=device).unsqueeze(1) if l >= 2 else None for l in range(degree)]
+    b_cols = [torch.tensor(b[l], dtype=dtype, device=device).unsqueeze(1) if l >= 2 else None for l in range(degree)]
+    reverse = [torch.arange(l, 0, -1, device=device) for l in range(degree)]
+    return a_cols, b_cols, reverse
+
+
+Emit = Callable[[int, torch.Tensor, "torch.Tensor | float", "torch.Tensor | None"], None]
+
+
 def _degree_blocks(
     x: torch.Tensor,
     s: torch.Tensor,
@@ -68,13 +84,16 @@ def _degree_blocks(
     degree: int,
     m0_scale: float,
     condon_shortley: bool,
-    emit: Callable[[int, torch.Tensor, torch.Tensor | float], None],
+    emit: Emit,
+    workspace: torch.Tensor | None = None,
 ) -> None:
     """Compute the features of points ``x = cos θ``, ``s = sin θ``, ``φ`` (all ``[n]``), degree by degree.
 
-    Calls ``emit(first_row, a, b)`` for each block of consecutive feature rows, whose
-    values are ``a * b`` (row-major ``[rows, n]``: features along the first axis, so
-    every operation below works on contiguous rows of points).
+    Calls ``emit(first_row, values, factor, order)`` for each block of consecutive feature
+    rows, whose values are ``values[order] * factor`` (``order=None``: all rows in order).
+    Everything is features-major (``[rows, n]``), so every operation works on contiguous
+    rows of points. With a ``workspace`` (``[L(L+1)/2, n]``, no autograd) the Legendre
+    values are written in place there instead of allocated; the arithmetic is the same.
 
     The normalised associated Legendre functions ``P̄_l^m`` (no Condon–Shortley phase,
     ``P̄_0^0 = 1/sqrt(4π)``) follow the standard recursion: diagonal
@@ -82,7 +101,7 @@ def _degree_blocks(
     ``P̄_{m+1}^m = sqrt(2m+3) x P̄_m^m`` and ``P̄_l^m = a_lm (x P̄_{l-1}^m - b_lm P̄_{l-2}^m)``.
     """
     dtype, device = x.dtype, x.device
-    a, b = _recurrence_coefficients(degree)
+    a_cols, b_cols, reverse = _coefficient_tensors(degree, dtype, device)
     x_row, s_row = x.unsqueeze(0), s.unsqueeze(0)
 
     # sqrt(2) cos(mφ) and sqrt(2) sin(mφ) for m = 1..L-1, by angle addition; (-1)^m for the CS phase.
@@ -98,28 +117,41 @@ def _degree_blocks(
         sin_reversed = (torch.stack(sines) * factor_col).flip(0)  # row L-1-m holds order m
 
     previous2: torch.Tensor | None = None
-    previous = torch.full_like(x_row, 1.0 / math.sqrt(4.0 * math.pi))
-    emit(0, previous[0], m0_scale)
+    if workspace is None:
+        previous = torch.full_like(x_row, 1.0 / math.sqrt(4.0 * math.pi))
+    else:
+        previous = workspace[0:1].fill_(1.0 / math.sqrt(4.0 * math.pi))
+    emit(0, previous[0], m0_scale, None)
     for l in range(1, degree):
-        parts = []
-        if l >= 2:
-            a_l = torch.tensor(a[l], dtype=dtype, device=device).unsqueeze(1)
-            b_l = torch.tensor(b[l], dtype=dtype, device=device).unsqueeze(1)
-            parts.append(torch.addcmul(previous[: l - 1] * x_row, previous2[: l - 1], b_l, value=-1.0) * a_l)
-        diagonal = previous[l - 1 : l]
-        parts.append(diagonal * (math.sqrt(2 * l + 1) * x_row))  # m = l - 1
-        parts.append(diagonal * (math.sqrt((2 * l + 1) / (2 * l)) * s_row))  # m = l
-        current = torch.cat(parts)  # [l + 1, n], orders 0..l
+        r = l - 1  # rows m = 0..l-2 follow the three-term recursion
+        diagonal = previous[r : r + 1]
+        if workspace is None:
+            parts = []
+            if l >= 2:
+                parts.append(torch.addcmul(previous[:r] * x_row, previous2[:r], b_cols[l], value=-1.0) * a_cols[l])
+            parts.append(diagonal * (math.sqrt(2 * l + 1) * x_row))  # m = l - 1
+            parts.append(diagonal * (math.sqrt((2 * l + 1) / (2 * l)) * s_row))  # m = l
+            current = torch.cat(parts)  # [l + 1, n], orders 0..l
+        else:
+            current = workspace[l * (l + 1) // 2 : (l + 1) * (l + 2) // 2]
+            if l >= 2:
+                bulk = torch.mul(previous[:r], x_row, out=current[:r])
+                bulk.addcmul_(previous2[:r], b_cols[l], value=-1.0).mul_(a_cols[l])
+            torch.mul(diagonal, math.sqrt(2 * l + 1) * x_row, out=current[r : r + 1])
+            torch.mul(diagonal, math.sqrt((2 * l + 1) / (2 * l)) * s_row, out=current[l : l + 1])
         first = l * l
-        reverse = torch.arange(l, 0, -1, device=device)
-        emit(first, current.index_select(0, reverse), sin_reversed[degree - 1 - l : degree - 1])  # m = -l..-1
-        emit(first + l, current[0], m0_scale)  # m = 0
-        emit(first + l + 1, current[1:], cos_table[:l])  # m = 1..l
+        emit(first, current, sin_reversed[degree - 1 - l : degree - 1], reverse[l])  # m = -l..-1
+        emit(first + l, current[0], m0_scale, None)  # m = 0
+        emit(first + l + 1, current[1:], cos_table[:l], None)  # m = 1..l
         previous2, previous = previous, current
 
 
 def spherical_harmonics(
-    lonlat: torch.Tensor, degree: int, convention: str = "satclip", chunk_size: int = 2048
+    lonlat: torch.Tensor,
+    degree: int,
+    convention: str = "satclip",
+    chunk_size: int = 4096,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Real spherical-harmonic features of all degrees ``l < degree``.
 
@@ -131,11 +163,13 @@ def spherical_harmonics(
             ``"orthonormal"``; see the module docstring.
         chunk_size: points per block when no gradient is needed (keeps the working set
             in cache; results do not depend on it).
+        out: optional contiguous ``[N, L**2]`` tensor of the input's dtype and device to
+            write into (no autograd). Streaming callers reuse one buffer this way; a fresh
+            1 M x 1600 float64 result is 12.8 GB, and first-touching that much memory
+            costs more than computing it.
 
     Returns:
-        ``[N, L**2]`` tensor; column ``l*l + l + m`` holds degree l, order m. Without
-        autograd it is a transposed view of a ``[L**2, N]`` buffer (features-major, which
-        matrix products consume as is); call ``.contiguous()`` if you need row-major.
+        ``[N, L**2]`` tensor; column ``l*l + l + m`` holds degree l, order m.
     """
     if degree < 1:
         raise ValueError(f"degree must be >= 1, got {degree}")
@@ -159,30 +193,52 @@ def spherical_harmonics(
     n = lonlat.shape[0]
 
     if torch.is_grad_enabled() and lonlat.requires_grad:
+        if out is not None:
+            raise ValueError("out= is not supported when gradients are required")
         blocks: dict[int, torch.Tensor] = {}
 
-        def collect(first: int, values: torch.Tensor, factor: torch.Tensor | float) -> None:
+        def collect(first: int, values: torch.Tensor, factor: torch.Tensor | float, order: torch.Tensor | None) -> None:
+            if order is not None:
+                values = values.index_select(0, order)
             blocks[first] = (values * factor).reshape(-1, n)
 
         _degree_blocks(x, cos_lat, cos_phi, sin_phi, degree, m0_scale, condon_shortley, collect)
         return torch.cat([blocks[k] for k in sorted(blocks)]).T
 
-    out = torch.empty(degree * degree, n, dtype=lonlat.dtype, device=lonlat.device)
+    if out is None:
+        out = torch.empty(n, degree * degree, dtype=lonlat.dtype, device=lonlat.device)
+    elif out.shape != (n, degree * degree) or out.dtype != lonlat.dtype or not out.is_contiguous():
+        raise ValueError(f"out must be a contiguous [{n}, {degree * degree}] {lonlat.dtype} tensor")
+    scratch = threading.local()
 
     def fill(start: int) -> None:
         stop = min(start + chunk_size, n)
-        view = out[:, start:stop]
+        # Build the chunk features-major in a per-thread buffer that stays in cache, then
+        # write it to the output once, transposed (a blocked copy).
+        if getattr(scratch, "features", None) is None:
+            scratch.features = torch.empty(degree * degree, chunk_size, dtype=out.dtype, device=out.device)
+            scratch.legendre = torch.empty(degree * (degree + 1) // 2, chunk_size, dtype=out.dtype, device=out.device)
+        view = scratch.features[:, : stop - start]
+        workspace = scratch.legendre[:, : stop - start]
 
-        def write(first: int, values: torch.Tensor, factor: torch.Tensor | float) -> None:
-            rows = 1 if values.ndim == 1 else values.shape[0]
-            torch.mul(values.reshape(rows, -1), factor, out=view[first : first + rows])
+        def write(first: int, values: torch.Tensor, factor: torch.Tensor | float, order: torch.Tensor | None) -> None:
+            if order is not None:
+                target = view[first : first + order.shape[0]]
+                torch.index_select(values, 0, order, out=target)
+                target.mul_(factor)
+            else:
+                rows = 1 if values.ndim == 1 else values.shape[0]
+                torch.mul(values.reshape(rows, -1), factor, out=view[first : first + rows])
 
         sl = slice(start, stop)
-        _degree_blocks(x[sl], cos_lat[sl], cos_phi[sl], sin_phi[sl], degree, m0_scale, condon_shortley, write)
+        _degree_blocks(
+            x[sl], cos_lat[sl], cos_phi[sl], sin_phi[sl], degree, m0_scale, condon_shortley, write, workspace
+        )
+        out[start:stop].copy_(view.T)
 
     with torch.no_grad():
         run_chunks(fill, range(0, n, chunk_size), parallel=lonlat.device.type == "cpu")
-    return out.T
+    return out
 
 
 def run_chunks(fill: Callable[[int], None], starts: range, parallel: bool) -> None:

@@ -150,3 +150,13 @@ def test_many_chunks_in_threads_match_one_chunk(inference):
         legacy_chunked = legacy_spherical_harmonics(lonlat, 12, chunk_size=256)
     assert torch.equal(chunked, whole)
     torch.testing.assert_close(legacy_chunked, whole, atol=1e-9, rtol=0)
+
+
+def test_writing_into_a_caller_buffer():
+    lonlat = torch.tensor([[10.0, 20.0], [-30.0, 60.0], [170.0, -89.0]], dtype=torch.float64)
+    buffer = torch.full((3, 49), float("nan"), dtype=torch.float64)
+    result = spherical_harmonics(lonlat, 7, out=buffer)
+    assert result.data_ptr() == buffer.data_ptr()
+    assert torch.equal(buffer, spherical_harmonics(lonlat, 7))
+    with pytest.raises(ValueError):
+        spherical_harmonics(lonlat, 7, out=torch.empty(3, 48, dtype=torch.float64))
