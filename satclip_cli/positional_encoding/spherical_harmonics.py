@@ -4,8 +4,7 @@ Features are laid out as in SatCLIP: for ``l in 0..L-1``, for ``m in -l..l``, th
 feature of ``(l, m)`` is column ``l*l + l + m``, so ``L`` degrees give ``L**2``
 features.
 
-Three conventions (the reference formulas are in the shared fixtures' README and
-were checked against ``scipy.special.sph_harm_y``):
+Three conventions (all checked against ``scipy.special.sph_harm_y``):
 
 ``orthonormal``
     Textbook real spherical harmonics without the Condon–Shortley phase, at
@@ -27,8 +26,10 @@ All three are computed *exactly* (to rounding) by the same recurrence:
   polynomials), vectorised over ``m`` and over points;
 * ``cos(mλ)`` and ``sin(mλ)`` by the angle-addition (Chebyshev) recursion.
 
-Every operation is a differentiable torch op, so the features work in float32 or
-float64, on CPU or GPU, and inside autograd.
+Features work in float32 or float64, on CPU or GPU. When the input needs gradients,
+the features are built from out-of-place torch ops (differentiable); otherwise points
+are processed in cache-sized chunks, in parallel threads on CPU, with in-place
+kernels. Both paths perform the same arithmetic.
 """
 
 from __future__ import annotations
