@@ -758,23 +758,8 @@ def _checked_lonlat(
     lonlat: np.ndarray, start: int, path: Path, *, reprojected_from: str | None, per_row: int = 1
 ) -> np.ndarray:
     """Validate ``[m, 2]`` (lon, lat) degrees, naming the file row ``start + index // per_row``; wrap longitudes."""
-    finite = np.isfinite(lonlat).all(axis=1)
-    if not finite.all():
-        index = int(np.flatnonzero(~finite)[0])
-        row = start + index // per_row
-        if reprojected_from is not None:
-            raise InputError(f"{path}: row {row} could not be reprojected from {reprojected_from} to EPSG:4326")
-        lon, lat = lonlat[index]
-        raise InputError(f"{path}: row {row} has a missing or non-finite coordinate (lon={lon:g}, lat={lat:g})")
-    lat = lonlat[:, 1]
-    bad = (lat < -90.0) | (lat > 90.0)
-    if bad.any():
-        index = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f"{path}: row {start + index // per_row} has latitude {lat[index]:g} outside [-90, 90] "
-            "(are longitude and latitude swapped, or is the CRS projected?)"
-        )
-    return validate_lonlat(lonlat, what=str(path))
+    reason = f"could not be reprojected from {reprojected_from} to EPSG:4326" if reprojected_from else None
+    return validate_lonlat(lonlat, what=str(path), first_row=start, points_per_row=per_row, non_finite_reason=reason)
 
 
 def _one_line(error: BaseException) -> str:
