@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import torch
 
-from satclip_cli.positional_encoding.spherical_harmonics import run_chunks
+from satclip_cli.positional_encoding.spherical_harmonics import GPU_CHUNK_SIZE, run_chunks
 
 # π to 50 digits, for the high-precision constants below.
 _PI = Decimal("3.14159265358979323846264338327950288419716939937511")
@@ -176,6 +176,9 @@ def legacy_spherical_harmonics(lonlat: torch.Tensor, degree: int, chunk_size: in
     feature_orders = torch.tensor([m for l in range(degree) for m in range(-l, l + 1)], dtype=dtype, device=device)
     n = lonlat.shape[0]
     out = torch.empty(degree * degree, n, dtype=dtype, device=device)
+
+    if device.type != "cpu":
+        chunk_size = max(chunk_size, GPU_CHUNK_SIZE)  # few large kernels suit accelerators better
 
     def fill(start: int) -> None:
         block = lonlat[start : start + chunk_size]

@@ -43,6 +43,8 @@ from functools import lru_cache
 import torch
 
 CONVENTIONS = ("satclip", "closed-form", "orthonormal")
+#: Minimum points per chunk on GPUs and other accelerators.
+GPU_CHUNK_SIZE = 65536
 
 
 def degree_order_index(degree: int) -> list[tuple[int, int]]:
@@ -211,6 +213,9 @@ def spherical_harmonics(
     elif out.shape != (n, degree * degree) or out.dtype != lonlat.dtype or not out.is_contiguous():
         raise ValueError(f"out must be a contiguous [{n}, {degree * degree}] {lonlat.dtype} tensor")
     scratch = threading.local()
+
+    if lonlat.device.type != "cpu":
+        chunk_size = max(chunk_size, GPU_CHUNK_SIZE)  # few large kernels suit accelerators better
 
     def fill(start: int) -> None:
         stop = min(start + chunk_size, n)
