@@ -173,7 +173,12 @@ def legacy_spherical_harmonics(lonlat: torch.Tensor, degree: int, chunk_size: in
         for t in _evaluation_plan(degree)
     )
     feature_rows = feature_rows.to(device)
-    feature_orders = torch.tensor([m for l in range(degree) for m in range(-l, l + 1)], dtype=dtype, device=device)
+    packed_orders = orders.to(torch.long)  # order m of each reordered packed row
+    # cos(mφ) is trig row m and sin(|m|φ) row L + |m|, for each feature column.
+    feature_trig = torch.tensor(
+        [m if m >= 0 else degree - m for l in range(degree) for m in range(-l, l + 1)], device=device
+    )
+    m_values = torch.arange(degree, dtype=dtype, device=device).unsqueeze(1)
     n = lonlat.shape[0]
     out = torch.empty(degree * degree, n, dtype=dtype, device=device)
 
@@ -194,11 +199,12 @@ def legacy_spherical_harmonics(lonlat: torch.Tensor, degree: int, chunk_size: in
             if count:
                 terms = torch.outer(coefficients[k, first : first + count], x**k)
                 values[first : first + count] += terms
-        # prefactor * (1 - cos²θ)^(m/2) * polynomial, in the original order of operations.
-        sine_powers = torch.where(orders.unsqueeze(1) == 0, 1.0, (1.0 - x**2).unsqueeze(0) ** (orders / 2).unsqueeze(1))
+        # prefactor * (1 - cos²θ)^(m/2) * polynomial, in the original order of operations;
+        # powers and cos/sin(mφ) are computed once per order m, then gathered.
+        sine_powers = ((1.0 - x**2).unsqueeze(0) ** (m_values / 2)).index_select(0, packed_orders)
         packed = (prefactors.unsqueeze(1) * sine_powers) * values
-        angles = feature_orders.abs().unsqueeze(1) * phi.unsqueeze(0)
-        trig = torch.where(feature_orders.unsqueeze(1) >= 0, torch.cos(angles), torch.sin(angles))
+        angles = m_values * phi.unsqueeze(0)
+        trig = torch.cat([torch.cos(angles), torch.sin(angles)]).index_select(0, feature_trig)
         torch.mul(packed.index_select(0, feature_rows), trig, out=out[:, start : start + block.shape[0]])
 
     with torch.no_grad():
