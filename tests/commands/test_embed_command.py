@@ -177,3 +177,41 @@ def test_raster_bad_grid_is_a_one_line_error(tmp_path, checkpoint):
     _assert_one_line_error(result, "bbox")
     _assert_one_line_error(_embed("-o", out, "--model", checkpoint, "--like", tmp_path / "missing.tif"), "missing")
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def official_l40_checkpoint(fixtures_dir, tmp_path_factory):
+    """An official-layout analytic L = 40 checkpoint (random first layer), like the released L = 40 models."""
+    checkpoint = torch.load(fixtures_dir / "satclip_resnet18_l10.ckpt", weights_only=True)
+    checkpoint["hyper_parameters"]["legendre_polys"] = 40
+    generator = torch.Generator().manual_seed(0)
+    weight = (torch.rand(512, 1600, generator=generator, dtype=torch.float64) * 2 - 1) / 1600
+    for prefix in ("model.location.nnet.", "model.nnet."):
+        checkpoint["state_dict"][prefix + "layers.0.weight"] = weight
+    path = tmp_path_factory.mktemp("l40") / "satclip-l40.ckpt"
+    torch.save(checkpoint, path)
+    return path
+
+
+def test_official_l40_uses_legacy_sh_unless_told_otherwise(tmp_path, official_l40_checkpoint):
+    from satclip_cli.positional_encoding.legacy_harmonics import legacy_spherical_harmonics
+    from satclip_cli.positional_encoding.spherical_harmonics import spherical_harmonics
+
+    points = pd.DataFrame({"lon": [10.0, -60.0, 100.0], "lat": [5.0, 75.0, -85.0]})
+    csv = tmp_path / "points.csv"
+    points.to_csv(csv, index=False)
+    default, exact = tmp_path / "default.npy", tmp_path / "exact.npy"
+    args = ["--model", official_l40_checkpoint, "--dtype", "float64", "-q"]
+    assert _embed(csv, "-o", default, *args).exit_code == 0
+    assert _embed(csv, "-o", exact, *args, "--sh", "exact").exit_code == 0
+
+    encoder = load_location_encoder(official_l40_checkpoint)
+    lonlat = torch.from_numpy(points.to_numpy())
+    with torch.no_grad():
+        expected_legacy = encoder.nnet(legacy_spherical_harmonics(lonlat, 40)).numpy()
+        expected_exact = encoder.nnet(spherical_harmonics(lonlat, 40)).numpy()
+    np.testing.assert_allclose(np.load(default), expected_legacy, atol=1e-6)
+    np.testing.assert_allclose(np.load(exact), expected_exact, atol=1e-6)
+    # Identical near the equator, different near the poles, where the legacy features are noisy.
+    np.testing.assert_allclose(np.load(default)[0], np.load(exact)[0], atol=1e-5)
+    assert np.abs(np.load(default)[1:] - np.load(exact)[1:]).max() > 1e-4
