@@ -184,6 +184,7 @@ def legacy_spherical_harmonics(lonlat: torch.Tensor, degree: int, chunk_size: in
 
     if device.type != "cpu":
         chunk_size = max(chunk_size, GPU_CHUNK_SIZE)  # few large kernels suit accelerators better
+    chunk_size = max(1, min(chunk_size, n))  # small inputs get small buffers
 
     def fill(start: int) -> None:
         block = lonlat[start : start + chunk_size]

@@ -216,6 +216,7 @@ def spherical_harmonics(
 
     if lonlat.device.type != "cpu":
         chunk_size = max(chunk_size, GPU_CHUNK_SIZE)  # few large kernels suit accelerators better
+    chunk_size = max(1, min(chunk_size, n))  # small inputs get small buffers
 
     def fill(start: int) -> None:
         stop = min(start + chunk_size, n)

@@ -160,3 +160,9 @@ def test_writing_into_a_caller_buffer():
     assert torch.equal(buffer, spherical_harmonics(lonlat, 7))
     with pytest.raises(ValueError):
         spherical_harmonics(lonlat, 7, out=torch.empty(3, 48, dtype=torch.float64))
+
+
+def test_empty_and_single_point_inputs():
+    assert spherical_harmonics(torch.zeros(0, 2, dtype=torch.float64), 5).shape == (0, 25)
+    one = spherical_harmonics(torch.tensor([[12.0, 34.0]], dtype=torch.float64), 40)
+    assert one.shape == (1, 1600) and torch.isfinite(one).all()
