@@ -39,8 +39,10 @@ def progress_bar(
 ) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr, removed when done (callers print a one-line summary).
 
-    Yields ``advance(n)``. With ``enabled=False`` nothing is drawn.
+    Yields ``advance(n)``. Nothing is drawn with ``enabled=False`` or when stderr is not
+    a terminal (logs get the summary line only).
     """
+    console = console or Console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -48,9 +50,9 @@ def progress_bar(
         RateColumn(unit),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=console or Console(stderr=True),
+        console=console,
         transient=True,
-        disable=not enabled,
+        disable=not enabled or not console.is_terminal,
     )
     with progress:
         task = progress.add_task(description, total=total)
