@@ -6,7 +6,7 @@ the rest inside its function, so that ``satclip --help`` stays fast.
 
 import typer
 
-from satclip_cli.commands import embed, models
+from satclip_cli.commands import embed, models, sample
 
 app = typer.Typer(
     name="satclip",
@@ -21,6 +21,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+app.command("sample", no_args_is_help=True)(sample.sample)
 app.command("embed", no_args_is_help=True)(embed.embed)
 app.command("models")(models.models)
 

@@ -1,0 +1,135 @@
+"""The settings that define a sampled dataset, stored beside it so a re-run can resume it safely."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from satclip_cli.atomic_output import atomic_output
+from satclip_cli.errors import InputError
+from satclip_cli.sampling.stac_search import PLANETARY_COMPUTER_STAC_URL, SearchOptions
+
+STRATEGIES = ("points", "scenes")
+SETTINGS_FILE = "settings.json"
+
+RESUMABLE_CHANGES = ("n",)
+"""Settings a re-run may change: patch i depends only on the others, so n can grow or shrink."""
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """Everything that decides which patches a dataset holds.
+
+    ``n`` patches of ``size`` x ``size`` pixels at 10 m. Strategy ``points``: area-uniform points
+    (within ``bbox`` "W,S,E,N" degrees and/or the polygons of ``region``, on land when
+    ``land_only``), each searched on the STAC API. Strategy ``scenes``: random rows of the
+    stac-geoparquet scene list ``items`` and a random window in each. Fractions are 0..1;
+    ``max_cloud`` is the scene cloud cover in percent.
+    """
+
+    n: int
+    seed: int = 0
+    size: int = 256
+    strategy: str = "points"
+    bbox: str | None = None
+    region: str | None = None
+    land_only: bool = True
+    items: str | None = None
+    stac_url: str = PLANETARY_COMPUTER_STAC_URL
+    collection: str = "sentinel-2-l2a"
+    start: str = "2021-01-01"
+    end: str = "2023-05-17"
+    max_cloud: float = 10.0
+    order: str = "least-cloudy"
+    resampling: str = "nearest"
+    max_nodata_fraction: float = 0.1
+    max_cloud_fraction: float | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` with a one-line message for any out-of-range setting."""
+        import datetime as dt
+
+        from satclip_cli.sampling.patch_reader import RESAMPLING_METHODS
+        from satclip_cli.sampling.stac_search import ITEM_ORDERS
+
+        if self.n < 1:
+            raise InputError("--n must be at least 1")
+        if not 16 <= self.size <= 10980:
+            raise InputError("--size must be between 16 and 10980 pixels")
+        if self.strategy not in STRATEGIES:
+            raise InputError(f"--strategy must be one of {', '.join(STRATEGIES)}")
+        if self.order not in ITEM_ORDERS:
+            raise InputError(f"--order must be one of {', '.join(ITEM_ORDERS)}")
+        if self.resampling not in RESAMPLING_METHODS:
+            raise InputError(f"--resampling must be one of {', '.join(RESAMPLING_METHODS)}")
+        try:
+            start, end = dt.date.fromisoformat(self.start[:10]), dt.date.fromisoformat(self.end[:10])
+        except ValueError:
+            raise InputError(f"--start/--end must be dates like 2021-01-31, not {self.start!r}/{self.end!r}") from None
+        if start > end:
+            raise InputError(f"--start {self.start} is after --end {self.end}")
+        if not 0 <= self.max_cloud <= 100:
+            raise InputError("--max-cloud is a percentage between 0 and 100")
+        if not 0 <= self.max_nodata_fraction <= 1:
+            raise InputError("--max-nodata is a fraction between 0 and 1")
+        if self.max_cloud_fraction is not None and not 0 <= self.max_cloud_fraction <= 1:
+            raise InputError("--max-cloud-fraction is a fraction between 0 and 1")
+        if self.strategy == "scenes" and not self.items:
+            raise InputError("--strategy scenes needs --items ITEMS.parquet (a stac-geoparquet scene list)")
+        if self.strategy == "points" and self.items:
+            raise InputError("--items is only used with --strategy scenes")
+
+    def search_options(self, sign: bool, max_items: int = 500) -> SearchOptions:
+        return SearchOptions(
+            stac_url=self.stac_url,
+            collection=self.collection,
+            start=self.start,
+            end=self.end,
+            max_cloud=self.max_cloud,
+            order=self.order,
+            sign=sign,
+            max_items=max_items,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SampleSettings:
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+    def differences(self, other: SampleSettings) -> list[str]:
+        """``name: old -> new`` for each setting (other than :data:`RESUMABLE_CHANGES`) that differs."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return [
+            f"{name}: {mine[name]!r} -> {theirs[name]!r}"
+            for name in mine
+            if name not in RESUMABLE_CHANGES and mine[name] != theirs[name]
+        ]
+
+
+def load_or_store_settings(state_dir: Path, settings: SampleSettings) -> bool:
+    """Store ``settings`` in ``state_dir``, or check they match the stored ones; True when resuming.
+
+    Raises :class:`InputError` when the folder holds a dataset made with other settings.
+    """
+    path = state_dir / SETTINGS_FILE
+    resuming = path.exists()
+    if resuming:
+        try:
+            stored = SampleSettings.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as error:
+            raise InputError(f"{path} is unreadable ({error}); use a new --out folder") from error
+        changed = stored.differences(settings)
+        if changed:
+            raise InputError(
+                f"{state_dir.parent} holds a dataset made with other settings ({'; '.join(changed)}); "
+                "use the same options to resume, or a new --out folder"
+            )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(settings.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return resuming

@@ -1,0 +1,208 @@
+"""Find Sentinel-2 L2A items at a point with pystac-client, on any STAC API.
+
+The Query and Sort extensions are used when the server's ``conformsTo`` lists them; otherwise
+(or in addition) the cloud-cover filter and the ordering are applied on the client, so servers
+without those extensions give the same choice of item.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from satclip_cli.errors import SatclipError
+from satclip_cli.sampling.retry import RetryPolicy, call_with_retries
+from satclip_cli.sampling.scene_item import SceneItem
+
+PLANETARY_COMPUTER_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
+ITEM_ORDERS = ("least-cloudy", "random")
+
+
+class StacError(SatclipError):
+    """The STAC API could not be opened or searched."""
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """What to search: collection, acquisition interval (ISO dates, inclusive), scene cloud cover in %.
+
+    ``order`` chooses among matching items: ``least-cloudy`` (then newest, then id) or
+    ``random`` (seeded per point). ``max_items`` caps the items fetched per point.
+    """
+
+    stac_url: str = PLANETARY_COMPUTER_STAC_URL
+    collection: str = "sentinel-2-l2a"
+    start: str = "2021-01-01"
+    end: str = "2023-05-17"
+    max_cloud: float = 10.0
+    order: str = "least-cloudy"
+    sign: bool = True
+    max_items: int = 500
+
+    @property
+    def datetime_range(self) -> str:
+        """The STAC ``datetime`` interval covering whole days from ``start`` to ``end``."""
+        return f"{_day_start(self.start)}/{_day_end(self.end)}"
+
+
+@dataclass(frozen=True)
+class ServerCapabilities:
+    """Which search extensions the server declares."""
+
+    query: bool
+    sort: bool
+
+    def describe(self) -> str:
+        cloud = "server (Query extension)" if self.query else "client"
+        order = "server (Sort extension)" if self.sort else "client"
+        return f"cloud-cover filter on the {cloud}; ordering on the {order}"
+
+
+def is_transient_stac_error(error: BaseException) -> bool:
+    """True for errors worth retrying: no response at all, HTTP 429, or HTTP 5xx."""
+    from pystac_client.exceptions import APIError
+
+    if isinstance(error, APIError):
+        status = getattr(error, "status_code", None)
+        return status is None or status == 429 or status >= 500
+    return isinstance(error, ConnectionError | TimeoutError | OSError)
+
+
+class StacSearcher:
+    """Searches one STAC API from many threads (one pystac-client ``Client`` per thread)."""
+
+    def __init__(
+        self,
+        options: SearchOptions,
+        policy: RetryPolicy | None = None,
+        on_retry: Callable[[BaseException], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.options = options
+        self.policy = policy or RetryPolicy()
+        self.on_retry = on_retry
+        self.stop = stop
+        self._local = threading.local()
+        self._capabilities: ServerCapabilities | None = None
+
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = call_with_retries(
+                self._open, self.policy, is_transient_stac_error, on_retry=self.on_retry, stop=self.stop
+            )
+            self._local.client = client
+        return client
+
+    def _open(self) -> Any:
+        from pystac_client import Client
+        from pystac_client.exceptions import APIError
+
+        modifier = None
+        if self.options.sign:
+            import planetary_computer
+
+            modifier = planetary_computer.sign_inplace
+        try:
+            return Client.open(self.options.stac_url, modifier=modifier, timeout=60)
+        except APIError:
+            raise
+        except Exception as error:  # requests' errors, bad JSON, not a STAC API
+            raise StacError(f"cannot open the STAC API at {self.options.stac_url}: {error}") from error
+
+    def check(self) -> ServerCapabilities:
+        """Open the API, check it offers item search and the collection; return its extensions."""
+        from pystac_client import ConformanceClasses
+        from pystac_client.exceptions import APIError
+
+        if self._capabilities is None:
+            try:
+                client = self._client()
+            except APIError as error:
+                raise StacError(f"cannot open the STAC API at {self.options.stac_url}: {_brief(error)}") from error
+            if not client.conforms_to(ConformanceClasses.ITEM_SEARCH):
+                raise StacError(f"{self.options.stac_url} does not offer STAC item search")
+            try:
+                client.get_collection(self.options.collection)
+            except Exception as error:
+                raise StacError(
+                    f"collection {self.options.collection!r} not found at {self.options.stac_url}: {_brief(error)}"
+                ) from error
+            self._capabilities = ServerCapabilities(
+                query=client.conforms_to(ConformanceClasses.QUERY), sort=client.conforms_to(ConformanceClasses.SORT)
+            )
+        return self._capabilities
+
+    def items_at(self, lon: float, lat: float, rng: np.random.Generator | None = None) -> list[SceneItem]:
+        """Items of the collection whose footprint contains (lon, lat) (degrees), best first.
+
+        Only items within the date range and with ``eo:cloud_cover <= max_cloud`` are kept.
+        Transient errors are retried; the last one propagates (``pystac_client`` ``APIError``).
+        """
+        capabilities = self.check()
+        raw = call_with_retries(
+            lambda: self._search(lon, lat, capabilities),
+            self.policy,
+            is_transient_stac_error,
+            on_retry=self.on_retry,
+            stop=self.stop,
+        )
+        items = []
+        for item in raw:
+            cloud = (item.get("properties") or {}).get("eo:cloud_cover")
+            if cloud is None or float(cloud) > self.options.max_cloud:
+                continue
+            try:
+                items.append(SceneItem.from_stac(item))
+            except SatclipError:
+                continue  # not a usable L2A item (missing bands or projection)
+        return order_items(items, self.options.order, rng)
+
+    def _search(self, lon: float, lat: float, capabilities: ServerCapabilities) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "collections": [self.options.collection],
+            "intersects": {"type": "Point", "coordinates": [lon, lat]},
+            "datetime": self.options.datetime_range,
+            "max_items": self.options.max_items,
+            "limit": min(self.options.max_items, 100),
+        }
+        if capabilities.query:
+            kwargs["query"] = {"eo:cloud_cover": {"lte": self.options.max_cloud}}
+        if capabilities.sort and self.options.order == "least-cloudy":
+            kwargs["sortby"] = [{"field": "properties.eo:cloud_cover", "direction": "asc"}]
+        search = self._client().search(**kwargs)
+        return list(search.items_as_dicts())
+
+
+def order_items(items: list[SceneItem], order: str, rng: np.random.Generator | None = None) -> list[SceneItem]:
+    """Order candidate items deterministically, whatever order the server returned them in.
+
+    ``least-cloudy``: by scene cloud cover, then newest first, then id. ``random``: a permutation
+    drawn from ``rng`` of the items sorted by id.
+    """
+    by_id = sorted(items, key=lambda item: item.id)
+    if order == "random":
+        if rng is None:
+            raise ValueError("order 'random' needs an rng")
+        return [by_id[i] for i in rng.permutation(len(by_id))]
+    if order != "least-cloudy":
+        raise ValueError(f"unknown item order {order!r}; expected one of {ITEM_ORDERS}")
+    newest_first = sorted(by_id, key=lambda item: item.datetime, reverse=True)
+    return sorted(newest_first, key=lambda item: item.cloud_cover)
+
+
+def _day_start(date: str) -> str:
+    return date if "T" in date else f"{date}T00:00:00Z"
+
+
+def _day_end(date: str) -> str:
+    return date if "T" in date else f"{date}T23:59:59Z"
+
+
+def _brief(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:200] + ("…" if len(text) > 200 else "")
