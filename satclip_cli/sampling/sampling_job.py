@@ -15,7 +15,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from satclip_cli.sampling.patch_quality import QualityLimits, judge_patch
 from satclip_cli.sampling.patch_reader import AssetReadError, read_patch
 from satclip_cli.sampling.patch_window import PatchWindow, random_window, window_around
 from satclip_cli.sampling.patch_writer import patch_filename, remove_partial_patches, write_patch
+from satclip_cli.sampling.planetary_computer_signing import is_planetary_computer, planetary_computer
 from satclip_cli.sampling.point_sampling import SamplingArea, point_rng
 from satclip_cli.sampling.remote_reads import is_transient_read_error
 from satclip_cli.sampling.retry import RetryPolicy, RunStoppedError, call_with_retries
@@ -69,7 +69,8 @@ class RunOptions:
     ``workers`` points in parallel, each reading its bands in parallel; ``max_point_attempts``
     points drawn per patch before giving up; ``max_items_per_point`` items tried at one point.
     ``sign``: sign asset hrefs with the ``planetary-computer`` package (None: when the STAC
-    URL or the hrefs are Planetary Computer's).
+    URL or the hrefs are Planetary Computer's). The index files are rewritten every
+    ``index_refresh_seconds`` during a run, and at its end.
     """
 
     workers: int = 4
@@ -77,6 +78,7 @@ class RunOptions:
     max_point_attempts: int = 25
     max_items_per_point: int = 5
     max_consecutive_search_failures: int = 20
+    index_refresh_seconds: float = 600.0
     sign: bool | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress: bool = True
@@ -112,7 +114,7 @@ class SampleSummary:
 
     def lines(self) -> list[str]:
         """A short human-readable report."""
-        verb = "RunStoppedError after writing" if self.interrupted else "Wrote"
+        verb = "Interrupted after writing" if self.interrupted else "Wrote"
         lines = [
             f"{verb} {self.written:,} patches in {self.seconds:.1f} s "
             f"({self.already_done:,} already present; index lists {self.index_rows:,}) -> {self.out_dir}",
@@ -130,12 +132,6 @@ class SampleSummary:
         if self.interrupted:
             lines.append("The dataset is consistent; run the same command again to resume.")
         return lines
-
-
-def is_planetary_computer(url: str) -> bool:
-    """Whether ``url`` is a Planetary Computer STAC API or blob-storage URL (needs signing)."""
-    host = urlparse(url).hostname or ""
-    return host.endswith("planetarycomputer.microsoft.com") or host.endswith(".blob.core.windows.net")
 
 
 class SamplingJob:
@@ -175,9 +171,7 @@ class SamplingJob:
             if sign is None:
                 sign = any(is_planetary_computer(href) for href in self._scenes[0].hrefs.values())
             if sign:
-                import planetary_computer
-
-                self._sign_url = planetary_computer.sign_url
+                self._sign_url = planetary_computer().sign_url
         else:
             region = Path(settings.region) if settings.region else None
             self._area = SamplingArea.from_options(settings.bbox, region, settings.land_only)
@@ -291,8 +285,12 @@ class SamplingJob:
         queue = iter(pending)
         in_flight: set[Future[Any]] = set()
         limit = 4 * self.options.workers
+        last_index = time.monotonic()
         try:
             while True:
+                if time.monotonic() - last_index > self.options.index_refresh_seconds:
+                    write_index(self.out_dir)
+                    last_index = time.monotonic()
                 while len(in_flight) < limit and not self.stop.is_set():
                     index = next(queue, None)
                     if index is None:

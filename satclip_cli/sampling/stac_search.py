@@ -104,9 +104,9 @@ class StacSearcher:
 
         modifier = None
         if self.options.sign:
-            import planetary_computer
+            from satclip_cli.sampling.planetary_computer_signing import planetary_computer
 
-            modifier = planetary_computer.sign_inplace
+            modifier = planetary_computer().sign_inplace
         try:
             return Client.open(self.options.stac_url, modifier=modifier, timeout=60)
         except APIError:

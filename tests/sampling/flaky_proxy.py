@@ -13,10 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FlakyProxy:
-    """Forwards GET/POST to ``upstream`` (``http://127.0.0.1:port``); ``fail_next(n)`` makes n requests fail."""
+    """Forwards GET/POST to ``upstream`` (``http://127.0.0.1:port``); ``fail_next(n)`` makes n requests fail.
 
-    def __init__(self, upstream: str) -> None:
+    ``delay`` (seconds) is waited before answering each request, to slow a run down.
+    """
+
+    def __init__(self, upstream: str, delay: float = 0.0) -> None:
         self.upstream = upstream.rstrip("/")
+        self.delay = delay
         self._lock = threading.Lock()
         self._failures_left = 0
         self.failed = 0
@@ -37,6 +41,8 @@ class FlakyProxy:
                 self._forward(self.rfile.read(length))
 
             def _forward(self, body: bytes | None) -> None:
+                if proxy.delay:
+                    threading.Event().wait(proxy.delay)
                 if proxy._take_failure():
                     self._send(503, b'{"code": "Unavailable", "description": "try again"}', "application/json")
                     return

@@ -235,6 +235,8 @@ def test_scene_list_strategy_reads_random_windows_of_listed_scenes(stac_catalog_
     settings = SampleSettings(n=6, size=48, strategy="scenes", items=str(items_path), max_cloud=100.0)
     job = SamplingJob(settings, tmp_path / "ds", RunOptions(workers=2, retry=FAST_RETRY, progress=False))
     job.prepare()
+    plan = job.plan(preview_points=2)
+    assert "random windows of 2 scenes" in plan[2] and plan[-1].startswith("  patch_1.tif: scene ")
     assert job.run().written == 6
     index = pd.read_parquet(tmp_path / "ds" / "index.parquet")
     assert index["item_id"].nunique() == 2  # both scenes drawn (6 draws; fails with probability 1/32)
@@ -256,3 +258,10 @@ def test_dry_run_searches_but_reads_no_pixels(stac_catalog_factory, tmp_path):
     assert sum(built.id in line for line in lines) == 3
     assert catalog.range_server.requests_for(catalog.path_prefix) == 0
     assert not (tmp_path / "ds").exists()
+
+
+def test_index_is_refreshed_during_long_runs_and_signing_passes_other_hosts_through(stac_catalog_factory, tmp_path):
+    catalog = stac_catalog_factory([ItemSpec(TILE)])
+    # sign=True goes through planetary_computer's signing, which leaves non-Azure URLs as they are
+    job, summary = run_job(catalog, tmp_path / "ds", n=3, workers=1, index_refresh_seconds=0.0, sign=True)
+    assert summary.written == 3 and summary.index_rows == 3
