@@ -7,6 +7,7 @@ without those extensions give the same choice of item.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -203,6 +204,23 @@ def _day_end(date: str) -> str:
     return date if "T" in date else f"{date}T23:59:59Z"
 
 
+_CONNECTION_FAILURES = {
+    "NameResolutionError": "host name not found (no network?)",
+    "NewConnectionError": "connection refused",
+    "ConnectTimeoutError": "connection timed out",
+    "ReadTimeoutError": "no answer in time",
+    "SSLError": "TLS error",
+}
+
+
 def _brief(error: BaseException) -> str:
+    """A short reason: ``HTTP 503: ...`` for a server answer, a plain phrase for a failed connection."""
     text = " ".join(str(error).split())
+    status = getattr(error, "status_code", None)
+    if status is not None:
+        text = f"HTTP {status}: {text}"
+    else:
+        cause = re.search(r"Caused by (\w+)", text)
+        if cause:
+            return _CONNECTION_FAILURES.get(cause.group(1), cause.group(1))
     return text[:200] + ("…" if len(text) > 200 else "")

@@ -135,6 +135,7 @@ def test_unreachable_stac_api_is_a_one_line_error(tmp_path):
     )
     assert result.exit_code == 2
     assert result.output.startswith("Error: cannot open the STAC API at http://127.0.0.1:")
+    assert result.output.strip().endswith(": connection refused")
     assert len(result.output.strip().splitlines()) == 1
 
 
