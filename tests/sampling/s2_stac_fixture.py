@@ -376,7 +376,8 @@ def _block_mean(a: np.ndarray, factor: int) -> np.ndarray:
     return out
 
 
-def _densified_ring(epsg: int, bounds: tuple[float, float, float, float], per_side: int = 8) -> list[list[float]]:
+def densified_ring(epsg: int, bounds: tuple[float, float, float, float], per_side: int = 8) -> list[list[float]]:
+    """The UTM box ``bounds`` (left, bottom, right, top; metres of ``epsg``) as a closed lon/lat ring, densified."""
     left, bottom, right, top = bounds
     t = np.linspace(0.0, 1.0, per_side, endpoint=False)
     xs = np.concatenate(
@@ -427,7 +428,8 @@ def _break_file(path: Path, mode: BrokenMode, seed: int) -> None:
     path.write_bytes(raw[:start] + garbage)
 
 
-def _write_cog(path: Path, array: np.ndarray, epsg: int, transform: Affine, blocksize: int, categorical: bool) -> None:
+def write_cog(path: Path, array: np.ndarray, epsg: int, transform: Affine, blocksize: int, categorical: bool) -> None:
+    """One single-band DEFLATE COG with nodata 0 and overviews (nearest for ``categorical`` data)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = {
         "driver": "COG",
@@ -528,7 +530,7 @@ def _build_item(
         band_transform = Affine(float(gsd), 0.0, tile.left, 0.0, -float(gsd), tile.top)
         rel = f"{item_id}/R{gsd}m/T{tile.mgrs_tile}_{acq}_{key}_{gsd}m.tif"
         path = out_dir / rel
-        _write_cog(path, arrays[key], tile.epsg, band_transform, blocksize, categorical=key == "SCL")
+        write_cog(path, arrays[key], tile.epsg, band_transform, blocksize, categorical=key == "SCL")
         if spec.broken_band == key:
             _break_file(path, spec.broken_mode, seed=h)
         transforms[key] = band_transform
@@ -536,7 +538,7 @@ def _build_item(
         hrefs[key] = f"{base_url}/{rel}"
         assets[key] = _asset(key, hrefs[key], bounds, gsd)
 
-    ring = _densified_ring(tile.epsg, bounds)
+    ring = densified_ring(tile.epsg, bounds)
     lons = [p[0] for p in ring]
     lats = [p[1] for p in ring]
     zenith, azimuth = solar_angles(tile.center_lon, tile.center_lat, acquired)
