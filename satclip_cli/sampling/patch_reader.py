@@ -41,16 +41,21 @@ class PatchPixels:
     scl: np.ndarray | None
 
 
-def read_band(href: str, window: PatchWindow, resampling: str = "nearest") -> np.ndarray:
+def read_band(href: str, window: PatchWindow, resampling: str = "nearest", uncached: bool = False) -> np.ndarray:
     """Read ``window``'s ground extent from the single-band raster at ``href``, onto the 10 m window.
 
     Returns an array of shape (size, size) in the raster's dtype. Raises the rasterio error on failure.
+    ``uncached`` bypasses GDAL's per-URL cache, which otherwise remembers a failed open for the
+    rest of the process (a retry would fail without even asking the server again).
     """
     import rasterio
     from rasterio.enums import Resampling
     from rasterio.windows import Window, from_bounds
 
-    with rasterio.Env(**REMOTE_GDAL_OPTIONS), rasterio.open(href) as src:
+    options = dict(REMOTE_GDAL_OPTIONS)
+    if uncached and href.startswith(("http://", "https://")):
+        options["CPL_VSIL_CURL_NON_CACHED"] = f"/vsicurl/{href}"
+    with rasterio.Env(**options), rasterio.open(href) as src:
         source_window = from_bounds(*window.bounds, transform=src.transform)
         # A 10 m window may start inside a 20 m or 60 m pixel: GDAL reads fractional windows exactly.
         col, row = _snap(source_window.col_off), _snap(source_window.row_off)
@@ -71,16 +76,18 @@ def read_patch(
     *,
     resampling: str = "nearest",
     with_scl: bool = False,
+    uncached: bool = False,
 ) -> PatchPixels:
     """Read the 12 bands (and the SCL layer when ``with_scl``) of ``window`` in parallel on ``executor``.
 
     The SCL layer is always resampled with nearest neighbour (it holds classes). Raises
-    :class:`AssetReadError` for the first band that fails.
+    :class:`AssetReadError` for the first band that fails. ``uncached``: see :func:`read_band`
+    (for retries).
     """
     hrefs = window.item.hrefs
     keys = list(S2_BANDS) + ([SCL_ASSET] if with_scl and SCL_ASSET in hrefs else [])
     futures = {
-        key: executor.submit(read_band, hrefs[key], window, "nearest" if key == SCL_ASSET else resampling)
+        key: executor.submit(read_band, hrefs[key], window, "nearest" if key == SCL_ASSET else resampling, uncached)
         for key in keys
     }
     arrays: dict[str, np.ndarray] = {}

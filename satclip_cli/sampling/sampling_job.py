@@ -7,6 +7,7 @@ or extended to a larger ``n``, and still produce the same patches.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ import numpy as np
 from satclip_cli.errors import InputError, SatclipError
 from satclip_cli.sampling.dataset_index import IMAGES_DIR, STATE_DIR, JsonLines, existing_patches, write_index
 from satclip_cli.sampling.patch_quality import QualityLimits, judge_patch
-from satclip_cli.sampling.patch_reader import AssetReadError, read_patch
+from satclip_cli.sampling.patch_reader import AssetReadError, PatchPixels, read_patch
 from satclip_cli.sampling.patch_window import PatchWindow, random_window, window_around
 from satclip_cli.sampling.patch_writer import patch_filename, remove_partial_patches, write_patch
 from satclip_cli.sampling.planetary_computer_signing import is_planetary_computer, planetary_computer
@@ -372,14 +373,21 @@ class SamplingJob:
             self.summary.add("outside_item")
             return False
         window = self._signed(window)
+        tries = itertools.count()
+
+        def read() -> PatchPixels:
+            # A retry must bypass GDAL's cache, which remembers failed opens per URL.
+            return read_patch(
+                window,
+                band_pool,
+                resampling=self.settings.resampling,
+                with_scl=self.settings.max_cloud_fraction is not None,
+                uncached=next(tries) > 0,
+            )
+
         try:
             pixels = call_with_retries(
-                lambda: read_patch(
-                    window,
-                    band_pool,
-                    resampling=self.settings.resampling,
-                    with_scl=self.settings.max_cloud_fraction is not None,
-                ),
+                read,
                 self.options.retry,
                 lambda error: isinstance(error, AssetReadError) and is_transient_read_error(error.cause),
                 on_retry=self._count_retry,

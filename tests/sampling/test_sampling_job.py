@@ -151,6 +151,20 @@ def test_cog_server_answering_503_is_survived(stac_catalog_factory, tmp_path):
     assert statuses.count(503) == 3
 
 
+def test_cog_failing_past_gdals_own_retries_is_read_on_our_retry(stac_catalog_factory, tmp_path, monkeypatch):
+    from satclip_cli.sampling import remote_reads
+
+    monkeypatch.setitem(remote_reads.REMOTE_GDAL_OPTIONS, "GDAL_HTTP_MAX_RETRY", 1)
+    monkeypatch.setitem(remote_reads.REMOTE_GDAL_OPTIONS, "GDAL_HTTP_RETRY_DELAY", 0.01)
+    catalog = stac_catalog_factory([ItemSpec(TILE)])
+    built = next(iter(catalog.catalog.built.values()))
+    b04 = "/" + built.hrefs["B04"].split("/", 3)[3]
+    catalog.range_server.fail_next(b04, 3)  # GDAL tries twice, gives up; GDAL then remembers the failed URL
+    job, summary = run_job(catalog, tmp_path / "ds", n=1, workers=1)
+    assert summary.written == 1 and summary.read_errors == 0 and summary.retries >= 1
+    assert [r.status for r in catalog.range_server.request_log if r.path == b04][:3] == [503, 503, 503]
+
+
 def test_stac_api_answering_503_is_retried(stac_catalog_factory, tmp_path):
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     with FlakyProxy(catalog.stac_url) as proxy:
