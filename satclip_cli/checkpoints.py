@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from satclip_cli.atomic_output import atomic_output
+from satclip_cli.atomic_output import atomic_output, check_output_path
 from satclip_cli.errors import CheckpointError
 from satclip_cli.location_encoder import LocationEncoder, LocationEncoderConfig, build_location_encoder
 
@@ -41,6 +41,30 @@ _OFFICIAL_ENCODINGS = {
 _OFFICIAL_CONVENTIONS = {"analytic": "satclip", "closed-form": "closed-form"}
 _STATE_PREFIXES = ("model.location.nnet.", "model.nnet.")
 _METADATA_KEY = "satclip_config"
+CHECKPOINT_INFO_KEY = "satclip_cli"
+"""Checkpoint key under which ``satclip train`` stores its own settings (e.g. the exact SH it used)."""
+
+
+def official_location_hparams(config: LocationEncoderConfig) -> dict[str, Any]:
+    """The original ``hyper_parameters`` describing the location encoder ``config`` (inverse of
+    :func:`config_from_official_hparams`). The ``orthonormal`` SH convention has no original
+    name; it is stored as ``orthonormal``, which only our loader reads."""
+    le_type = {ours: official for official, ours in _OFFICIAL_ENCODINGS.items()}[config.positional_encoding]
+    calculation = {ours: official for official, ours in _OFFICIAL_CONVENTIONS.items()}.get(
+        config.sh_convention, config.sh_convention
+    )
+    return {
+        "le_type": le_type,
+        "pe_type": config.network,
+        "frequency_num": config.frequency_num,
+        "max_radius": config.max_radius,
+        "min_radius": config.min_radius,
+        "legendre_polys": config.legendre_polys,
+        "harmonics_calculation": calculation,
+        "embed_dim": config.embed_dim,
+        "num_hidden_layers": config.num_hidden_layers,
+        "capacity": config.capacity,
+    }
 
 
 def default_sh_method(legendre_polys: int, harmonics_calculation: str) -> str:
@@ -135,7 +159,7 @@ def load_official_checkpoint(path: str | os.PathLike, sh_method: str | None = No
         raise CheckpointError(f"cannot read checkpoint {path}: {first_line[:200]}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
         raise CheckpointError(f"{path} is not a SatCLIP Lightning checkpoint (no state_dict/hyper_parameters)")
-    config = config_from_official_hparams(dict(checkpoint["hyper_parameters"]), sh_method=sh_method)
+    config = _config_of_checkpoint(checkpoint, sh_method)
     state_dict = checkpoint["state_dict"]
     for prefix in _STATE_PREFIXES:
         state = {"nnet." + k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
@@ -144,6 +168,22 @@ def load_official_checkpoint(path: str | os.PathLike, sh_method: str | None = No
     else:
         raise CheckpointError(f"{path} has no location-encoder weights (model.location.nnet.*)")
     return _load_weights(build_location_encoder(config), state, path)
+
+
+def _config_of_checkpoint(checkpoint: dict[str, Any], sh_method: str | None) -> LocationEncoderConfig:
+    """The location encoder's config: ours when ``satclip train`` wrote the checkpoint, else the original's."""
+    info = checkpoint.get(CHECKPOINT_INFO_KEY)
+    if isinstance(info, dict) and isinstance(info.get("location_encoder"), dict):
+        try:
+            config = LocationEncoderConfig.from_dict(info["location_encoder"])
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"checkpoint {CHECKPOINT_INFO_KEY} settings are invalid ({error})") from None
+        if sh_method is not None:
+            if sh_method == "legacy" and config.sh_convention != "satclip":
+                raise CheckpointError("--sh legacy applies only to models in the 'satclip' SH convention")
+            config = config.replace(sh_method=sh_method)
+        return config
+    return config_from_official_hparams(dict(checkpoint["hyper_parameters"]), sh_method=sh_method)
 
 
 def save_location_encoder(encoder: LocationEncoder, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -163,6 +203,19 @@ def save_location_encoder(encoder: LocationEncoder, path: str | os.PathLike, ove
         save_file(tensors, str(tmp), metadata={_METADATA_KEY: config_json})
         tmp_json.write_text(config_json + "\n")
     return path
+
+
+def export_location_encoder(checkpoint: str | os.PathLike, output: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write the location encoder of a Lightning checkpoint as ``output`` (.safetensors) + .json.
+
+    The encoder keeps the spherical-harmonics evaluation its checkpoint implies (see
+    :func:`load_official_checkpoint`) and its weights' dtype. Returns the safetensors path.
+    """
+    output = Path(output)
+    if output.suffix != ".safetensors":
+        raise CheckpointError(f"output must end in .safetensors, got {output.name}")
+    check_output_path(output, overwrite)
+    return save_location_encoder(load_official_checkpoint(checkpoint), output, overwrite=overwrite)
 
 
 def load_safetensors_model(path: str | os.PathLike, sh_method: str | None = None) -> LocationEncoder:

@@ -1,0 +1,1 @@
+"""Training SatCLIP models: vision encoders, the contrastive model and its Lightning wrapper."""

@@ -1,0 +1,227 @@
+"""The training data: a folder of Sentinel-2 patches in the S2-100K layout, read as raw uint16 pixels.
+
+Layout (S2-100K's, and what ``satclip sample`` writes)::
+
+    ROOT/index.csv        columns fn,lon,lat (more columns are ignored); lon/lat in degrees, EPSG:4326
+    ROOT/images/<fn>      12-band uint16 GeoTIFF, bands B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12,
+                          reflectance x 10,000 (L2A digital numbers), typically 256 x 256 px
+
+A sample is ``{"image": [12, H, W] torch.uint16, "point": [2] torch.float64 (lon, lat) degrees}``.
+The workers only decode: pixels stay uint16 (half the bytes of float32 through the worker queue,
+``pin_memory`` and the host-to-device copy); scaling, B10, crop, flips and blur run on the whole batch
+on the accelerator (:mod:`satclip_cli.training.batch_augmentations`).
+
+Why ``torch.uint16`` (torch >= 2.3): ``torch.from_numpy`` takes numpy's uint16 without a copy, and
+everything the batch goes through supports it: ``torch.stack`` into shared memory (workers), the
+DataLoader's ``pin_memory`` (a dtype-agnostic byte copy into pinned memory), ``.to(device)`` (a
+same-dtype memcpy) and ``.float()`` (the CPU and CUDA copy kernels dispatch on the "barebones"
+unsigned types, and c10's ``fetch_and_cast`` has ``UInt16``). Arithmetic is not implemented for
+uint16 in general, so the augmentation converts to float32 first (index gathers run on an int16 view).
+int32 would double the bytes; an int16 view would misread reflectances >= 32768 unless re-viewed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from satclip_cli.errors import InputError
+
+INDEX_CSV = "index.csv"
+IMAGES_DIR = "images"
+BAND_COUNT = 12
+"""S2-100K band order without B10: B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12."""
+
+GDAL_READ_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+"""Open a patch without listing its folder for side-car files (S2-100K's images/ holds 100,000 files)."""
+
+Mode = Literal["both", "points"]
+
+
+class S2PatchDataset(Dataset):
+    """Patches and their locations from a dataset folder ``root`` in the S2-100K layout.
+
+    ``mode="both"`` (default) yields ``{"image": [12, H, W] torch.uint16, "point": [2] torch.float64}``;
+    ``mode="points"`` yields only ``{"point": ...}`` and needs no images (to embed the locations).
+    ``point`` is (lon, lat) in degrees, in that order.
+
+    The folder is checked when the dataset is built: :class:`InputError` (one line) for a missing
+    folder or index, missing columns, missing, non-numeric or out-of-range coordinates, files listed but
+    absent (how many, and the first). The first patch is opened to learn the patch size; every patch
+    read later must have the same size, 12 bands and uint16 pixels.
+
+    File names and points are kept in numpy arrays (no per-row Python objects), so forked DataLoader
+    workers share them without copy-on-read growth.
+    """
+
+    def __init__(self, root: str | Path, mode: Mode = "both") -> None:
+        if mode not in ("both", "points"):
+            raise InputError(f"unknown dataset mode {mode!r}; use 'both' or 'points'")
+        self.root = Path(root)
+        self.mode: Mode = mode
+        self.images_dir = self.root / IMAGES_DIR
+        filenames, points = read_index(self.root)
+        if mode == "both":
+            check_images_present(self.images_dir, filenames, self.root / INDEX_CSV)
+        self.filenames: np.ndarray = np.asarray(filenames, dtype=str)
+        """File names in ``images/`` [N] (numpy unicode strings)."""
+        self.points: np.ndarray = points
+        """Locations [N, 2] float64, (lon, lat) degrees."""
+        self.patch_shape: tuple[int, int, int] | None = None
+        """(bands, height, width) of every patch; None in points mode."""
+        if mode == "both":
+            self.patch_shape = tuple(self.read_image(0).shape)  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        """``{"image": [12, H, W] torch.uint16, "point": [2] torch.float64 (lon, lat) degrees}``."""
+        sample = {}
+        if self.mode == "both":
+            sample["image"] = torch.from_numpy(self.read_image(index))
+        sample["point"] = torch.from_numpy(self.points[index].copy())
+        return sample
+
+    def path(self, index: int) -> Path:
+        """The patch file of sample ``index``."""
+        return self.images_dir / str(self.filenames[index])
+
+    def read_image(self, index: int) -> np.ndarray:
+        """The pixels of patch ``index``: [12, H, W] uint16 (reflectance x 10,000), exactly as stored."""
+        import rasterio
+        from rasterio.errors import RasterioError
+
+        path = self.path(index)
+        try:
+            with rasterio.Env(**GDAL_READ_OPTIONS), rasterio.open(path) as src:
+                if src.count != BAND_COUNT or any(dtype != "uint16" for dtype in src.dtypes):
+                    raise InputError(
+                        f"{path} has {src.count} bands of {src.dtypes[0]}; expected {BAND_COUNT} bands of uint16 "
+                        "(B01-B12 without B10, reflectance x 10000)"
+                    )
+                image = src.read()
+        except RasterioError as error:
+            raise InputError(f"cannot read patch {path}: {' '.join(str(error).split())}") from None
+        if self.patch_shape is not None and image.shape != self.patch_shape:
+            first = self.path(0).name
+            raise InputError(
+                f"{path} is {image.shape[1]} x {image.shape[2]} px but {first} is "
+                f"{self.patch_shape[1]} x {self.patch_shape[2]}; all patches of a dataset must have the same size"
+            )
+        return image
+
+
+def read_index(root: Path) -> tuple[list[str], np.ndarray]:
+    """File names and (lon, lat) degrees [N, 2] float64 from ``root/index.csv``, checked; raises InputError."""
+    import pandas as pd
+
+    if not root.exists():
+        raise InputError(f"dataset folder {root} does not exist")
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder; give the dataset folder (with index.csv and images/)")
+    index = root / INDEX_CSV
+    if not index.is_file():
+        raise InputError(f"{index} is missing; a dataset folder holds index.csv (fn,lon,lat) and images/")
+    try:
+        frame = pd.read_csv(index, dtype={"fn": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read {index}: {' '.join(str(error).split())}") from None
+    missing = [name for name in ("fn", "lon", "lat") if name not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{index} lacks column(s) {', '.join(missing)}; it needs fn,lon,lat "
+            f"(has: {', '.join(map(str, frame.columns))})"
+        )
+    if frame.empty:
+        raise InputError(f"{index} lists no patches")
+    fn = frame["fn"]
+    no_name = fn.isna() | (fn.astype(str).str.strip() == "")
+    if no_name.any():
+        raise InputError(f"{index}: {int(no_name.sum())} rows have no fn (first: line {_line(no_name)})")
+    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(np.float64)
+    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(np.float64)
+    not_finite = ~(np.isfinite(lon) & np.isfinite(lat))
+    if not_finite.any():
+        first = int(np.argmax(not_finite))
+        raise InputError(
+            f"{index}: {int(not_finite.sum())} rows have a missing or non-numeric lon/lat "
+            f"(first: line {first + 2}, {fn.iloc[first]}: lon={frame['lon'].iloc[first]!r}, "
+            f"lat={frame['lat'].iloc[first]!r})"
+        )
+    out_of_range = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    if out_of_range.any():
+        first = int(np.argmax(out_of_range))
+        swapped = bool(np.all(np.abs(lat[out_of_range]) <= 180) and np.all(np.abs(lon[out_of_range]) <= 90))
+        hint = "; are lon and lat swapped?" if swapped else ""
+        raise InputError(
+            f"{index}: {int(out_of_range.sum())} rows have coordinates outside lon [-180, 180], lat [-90, 90] "
+            f"(first: line {first + 2}, {fn.iloc[first]}: lon={lon[first]}, lat={lat[first]}){hint}"
+        )
+    return fn.astype(str).tolist(), np.stack([lon, lat], axis=1)
+
+
+def check_images_present(images_dir: Path, filenames: Sequence[str], index: Path) -> None:
+    """Raise InputError unless every file listed in the index is in ``images_dir`` (one listing, no stat per file)."""
+    if not images_dir.is_dir():
+        raise InputError(f"{images_dir} is missing; the patches listed in {index} go there")
+    present = {entry.name for entry in _scandir(images_dir)}
+    missing = [name for name in filenames if name not in present and not (images_dir / name).is_file()]
+    if missing:
+        raise InputError(
+            f"{len(missing):,} of {len(filenames):,} patches listed in {index} are missing from {images_dir} "
+            f"(first: {missing[0]})"
+        )
+
+
+def collate_patches(samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Stack samples into ``{"image": [B, 12, H, W] torch.uint16, "point": [B, 2] torch.float64}``.
+
+    In a DataLoader worker the batch is stacked straight into shared memory (as ``default_collate``
+    does), so it reaches the main process without another copy. ``"image"`` is absent in points mode.
+    """
+    batch = {}
+    in_worker = torch.utils.data.get_worker_info() is not None
+    for key in samples[0]:
+        tensors = [sample[key] for sample in samples]
+        out = None
+        if in_worker:
+            first = tensors[0]
+            storage = first._typed_storage()._new_shared(len(tensors) * first.numel(), device=first.device)
+            out = first.new(storage).resize_(len(tensors), *first.shape)
+        batch[key] = torch.stack(tensors, out=out)
+    return batch
+
+
+def split_indices(n: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random split of ``range(n)`` into (train, val) sorted int64 index arrays.
+
+    The validation part has ``round(n * val_fraction)`` samples (at least 1 when ``val_fraction > 0``,
+    and at most ``n - 1``); the two parts are disjoint and cover ``range(n)``. The same ``n``,
+    ``val_fraction`` and ``seed`` always give the same split (numpy's PCG64, independent of torch's RNG).
+    """
+    if n < 1:
+        raise InputError("the dataset is empty; nothing to split")
+    if not 0 <= val_fraction < 1:
+        raise InputError(f"the validation fraction must be in [0, 1), got {val_fraction}")
+    n_val = 0
+    if val_fraction > 0:
+        n_val = min(n - 1, max(1, round(n * val_fraction)))
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_val:]).astype(np.int64), np.sort(order[:n_val]).astype(np.int64)
+
+
+def _line(mask: object) -> int:
+    """CSV line number (header = line 1) of the first True in a boolean Series."""
+    return int(np.argmax(np.asarray(mask))) + 2
+
+
+def _scandir(path: Path) -> list[os.DirEntry]:
+    with os.scandir(path) as entries:
+        return list(entries)

@@ -1,0 +1,116 @@
+"""Training settings as data: defaults that reproduce the released SatCLIP models, a YAML file, CLI overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from satclip_cli.errors import InputError
+
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "64-true")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``satclip train`` needs; the defaults reproduce the released models.
+
+    Data: ``data`` is a dataset folder (``index.csv`` + ``images/``, as ``satclip sample`` writes or
+    S2-100K); ``val_fraction`` of it (seeded) is held out. Model: location encoder ``positional_encoding``
+    of ``legendre_polys`` degrees into a ``network`` of ``capacity`` x ``num_hidden_layers`` with
+    ``embed_dim`` outputs; vision encoder ``vision`` (``moco-resnet18``, ``moco-resnet50``,
+    ``moco-vit-s16``, ``clip-vit``, ``clip-resnet``) with ``vision_weights`` (``default``, ``none`` or a
+    file). Optimisation: AdamW, ``lr``, ``weight_decay``, ``batch_size`` pairs per device and step,
+    ``accumulate`` micro-batches per step that all enter one contrastive batch. Augmentation:
+    ``jitter_km`` of symmetric coordinate noise (km). ``image_size`` is the crop fed to the vision
+    encoder (None: the encoder's own input size).
+    """
+
+    data: str = ""
+    out: str = "satclip-run"
+    max_epochs: int = 500
+    batch_size: int = 512
+    accumulate: int = 1
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    seed: int = 0
+    val_fraction: float = 0.1
+    num_workers: int = 4
+    # location encoder
+    positional_encoding: str = "sphericalharmonics"
+    legendre_polys: int = 10
+    sh_convention: str = "satclip"
+    network: str = "siren"
+    capacity: int = 512
+    num_hidden_layers: int = 2
+    embed_dim: int = 256
+    location_dtype: str = "float64"
+    # vision encoder
+    vision: str = "moco-resnet18"
+    vision_weights: str = "default"
+    vision_layers: Any = None
+    vision_width: int | None = None
+    vision_patch_size: int | None = None
+    image_size: int | None = None
+    # augmentation
+    jitter_km: float = 1.0
+    # frozen-backbone fast path
+    cache_features: bool = False
+    cache_views: int = 8
+    # hardware
+    accelerator: str = "auto"
+    devices: int | None = None
+    nodes: int = 1
+    precision: str | None = None
+    compile: bool = False
+    resume: bool = False
+    log_every_n_steps: int = 10
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> TrainConfig:
+        """Settings from a YAML file of ``name: value`` pairs (unknown names are an error)."""
+        import yaml
+
+        if not path.is_file():
+            raise InputError(f"config file {path} not found")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise InputError(f"cannot read config file {path}: {' '.join(str(error).split())}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"config file {path} must hold name: value pairs")
+        return cls().override(**{str(key).replace("-", "_"): value for key, value in data.items()})
+
+    def override(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (None values are ignored: "not given on the command line")."""
+        known = {field.name for field in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise InputError(f"unknown training setting(s): {', '.join(unknown)}")
+        return dataclasses.replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` with a one-line message for an unusable setting."""
+        if not self.data:
+            raise InputError("give the dataset folder with --data DIR")
+        positive = ("max_epochs", "batch_size", "accumulate", "legendre_polys", "capacity", "embed_dim", "nodes")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 < self.val_fraction < 1:
+            raise InputError("--val-fraction must be between 0 and 1")
+        if self.lr <= 0:
+            raise InputError("--lr must be positive")
+        if self.precision is not None and self.precision not in PRECISIONS:
+            raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+        if self.accelerator not in ACCELERATORS:
+            raise InputError(f"--accelerator must be one of {', '.join(ACCELERATORS)}")
+        if self.location_dtype not in ("float32", "float64"):
+            raise InputError("--location-dtype must be float32 or float64")
+        if self.cache_features and self.cache_views not in (1, 2, 4, 8):
+            raise InputError("--cache-views must be 1, 2, 4 or 8 (identity, flips, rotations)")
