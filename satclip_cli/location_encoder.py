@@ -33,6 +33,7 @@ class LocationEncoderConfig:
         embed_dim: output dimension.
         capacity: hidden width.
         num_hidden_layers: hidden layers (residual blocks for ``fcnet``).
+        dropout: SIREN dropout probability in training mode (the released models: 0.5).
     """
 
     positional_encoding: str = "sphericalharmonics"
@@ -46,6 +47,7 @@ class LocationEncoderConfig:
     embed_dim: int = 256
     capacity: int = 512
     num_hidden_layers: int = 2
+    dropout: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "positional_encoding", canonical_encoding_name(self.positional_encoding))
@@ -102,6 +104,7 @@ class LocationEncoder(nn.Module):
             dim_out=config.embed_dim,
             dim_hidden=config.capacity,
             num_layers=config.num_hidden_layers,
+            dropout=config.dropout,
         )
 
     @property

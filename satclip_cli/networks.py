@@ -135,7 +135,9 @@ class FCNet(nn.Module):
         return self.class_emb(self.feats(x))
 
 
-def build_network(name: str, dim_in: int, dim_out: int, dim_hidden: int = 256, num_layers: int = 2) -> nn.Module:
+def build_network(
+    name: str, dim_in: int, dim_out: int, dim_hidden: int = 256, num_layers: int = 2, dropout: float = 0.5
+) -> nn.Module:
     """Build a network by name (``siren``, ``mlp``, ``linear``, ``fcnet``).
 
     Args:
@@ -144,9 +146,10 @@ def build_network(name: str, dim_in: int, dim_out: int, dim_hidden: int = 256, n
         dim_out: embedding dimension.
         dim_hidden: hidden width (SatCLIP's ``capacity``; ignored by ``linear``).
         num_layers: hidden layers (SatCLIP's ``num_hidden_layers``; residual layers for ``fcnet``).
+        dropout: ``siren`` only: dropout probability of the sine layers in training (SatCLIP: 0.5).
     """
     if name == "siren":
-        return SirenNet(dim_in, dim_hidden, dim_out, num_layers=num_layers)
+        return SirenNet(dim_in, dim_hidden, dim_out, num_layers=num_layers, dropout=dropout)
     if name == "mlp":
         return MLP(dim_in, dim_hidden, dim_out, num_layers=num_layers)
     if name == "linear":

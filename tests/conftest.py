@@ -1,8 +1,10 @@
 """Shared test fixtures: paths to the read-only reference data beside the checkout."""
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -29,3 +31,28 @@ def shared_data_dir() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/data is not available")
     return path
+
+
+@pytest.fixture
+def make_s2_dataset(shared_data_dir: Path) -> Callable[..., Path]:
+    """``make(root, count=None) -> root``: images/ links to the first ``count`` shared tiles + index.csv."""
+    tiles = shared_data_dir / "s2_tiles"
+    if not (tiles / "index.csv").is_file():
+        pytest.skip("../shared/data/s2_tiles is not available")
+
+    def make(root: Path, count: int | None = None) -> Path:
+        index = pd.read_csv(tiles / "index.csv").rename(columns={"file": "fn"})[["fn", "lon", "lat"]]
+        index = index.iloc[:count]
+        (root / "images").mkdir(parents=True)
+        for name in index["fn"]:
+            (root / "images" / name).symlink_to(tiles / name)
+        index.to_csv(root / "index.csv", index=False)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def dataset_dir(make_s2_dataset: Callable[..., Path], tmp_path: Path) -> Path:
+    """A dataset folder over all 23 real patches."""
+    return make_s2_dataset(tmp_path / "ds")

@@ -24,7 +24,8 @@ class S2DataModule(pl.LightningDataModule):
     ``val_fraction`` of the patches (seeded by ``seed``, see :func:`split_indices`) are held out. The train
     loader shuffles with a generator seeded by ``seed`` and drops the last incomplete batch, so every
     contrastive batch has exactly ``batch_size`` pairs; the validation loader keeps the order and every
-    sample. ``pin_memory`` defaults to True when CUDA is available; ``persistent_workers`` to
+    sample. ``dataset`` replaces the folder's patches by another dataset of the same length and order
+    (e.g. cached backbone features). ``pin_memory`` defaults to True when CUDA is available; ``persistent_workers`` to
     ``num_workers > 0``; ``prefetch_factor`` (batches loaded ahead per worker) to torch's default.
     """
 
@@ -38,6 +39,7 @@ class S2DataModule(pl.LightningDataModule):
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
         prefetch_factor: int | None = None,
+        dataset: torch.utils.data.Dataset | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -54,7 +56,8 @@ class S2DataModule(pl.LightningDataModule):
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.persistent_workers = num_workers > 0 if persistent_workers is None else persistent_workers
         self.prefetch_factor = prefetch_factor
-        self.dataset: S2PatchDataset | None = None
+        self.dataset: torch.utils.data.Dataset | None = None
+        self._given_dataset = dataset
         self.train_indices: np.ndarray | None = None
         self.val_indices: np.ndarray | None = None
 
@@ -62,7 +65,7 @@ class S2DataModule(pl.LightningDataModule):
         """Read and check the dataset folder and split it (once; later calls keep the split)."""
         if self.dataset is not None:
             return
-        dataset = S2PatchDataset(self.root)
+        dataset = self._given_dataset if self._given_dataset is not None else S2PatchDataset(self.root)
         train, val = split_indices(len(dataset), self.val_fraction, self.seed)
         if len(train) < self.batch_size:
             raise InputError(

@@ -83,10 +83,15 @@ class SatCLIPLightningModule(pl.LightningModule):
         self, batch: dict[str, torch.Tensor], train: bool, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         points = batch["point"]
-        if "features" in batch:
-            if train and self.augment.jitter_km > 0:
-                points = self._jitter(points.double(), generator)
-            return batch["features"].float(), points.double()
+        if "features" in batch:  # cached backbone features [B, V, F] of V views
+            features = batch["features"]
+            view = torch.zeros(len(features), dtype=torch.long)
+            if train:
+                view = torch.randint(features.shape[1], (len(features),), generator=generator)
+                if self.augment.jitter_km > 0:
+                    points = self._jitter(points.double(), generator)
+            chosen = features[torch.arange(len(features)), view.to(features.device)]
+            return chosen.float(), points.double()
         return self.augment(batch["image"], points, train=train, generator=generator)
 
     def _jitter(self, points: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

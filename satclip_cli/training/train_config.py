@@ -47,6 +47,7 @@ class TrainConfig:
     num_hidden_layers: int = 2
     embed_dim: int = 256
     location_dtype: str = "float64"
+    location_dropout: float = 0.5
     # vision encoder
     vision: str = "moco-resnet18"
     vision_weights: str = "default"
@@ -110,6 +111,8 @@ class TrainConfig:
             raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}")
         if self.accelerator not in ACCELERATORS:
             raise InputError(f"--accelerator must be one of {', '.join(ACCELERATORS)}")
+        if not 0 <= self.location_dropout < 1:
+            raise InputError("--location-dropout must be in [0, 1)")
         if self.location_dtype not in ("float32", "float64"):
             raise InputError("--location-dtype must be float32 or float64")
         if self.cache_features and self.cache_views not in (1, 2, 4, 8):

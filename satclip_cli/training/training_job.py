@@ -2,7 +2,8 @@
 
 Outputs in ``config.out``: ``checkpoints/last.ckpt`` and the best checkpoint by validation loss
 (the original Lightning layout, readable by the original loader and by ``satclip embed``),
-``logs/`` (TensorBoard and CSV), ``config.yaml`` (the settings of the run).
+``tensorboard/version_N/`` and ``csv/version_N/metrics.csv`` (one version per launch, so a
+resumed run keeps the earlier logs), ``config.yaml`` (the settings of the run).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def location_encoder_config(config: TrainConfig) -> LocationEncoderConfig:
         embed_dim=config.embed_dim,
         capacity=config.capacity,
         num_hidden_layers=config.num_hidden_layers,
+        dropout=config.location_dropout,
     )
 
 
@@ -127,6 +129,73 @@ def build_module(config: TrainConfig) -> Any:
     )
 
 
+def feature_cache_dataset(config: TrainConfig, module: Any, dataset: Any, progress: bool = True) -> Any:
+    """The cached backbone features of every tile (``--cache-features``), computed on first use.
+
+    Stored in ``OUT/feature_cache/<key>.safetensors``; the key covers the dataset's files, the vision
+    encoder and its weights, the crop and the views, so a changed setting recomputes. Under torchrun
+    or SLURM only global rank 0 computes; the other ranks wait for the file.
+    """
+    from satclip_cli.progress import progress_bar
+    from satclip_cli.training.feature_cache import (
+        CachedFeatureDataset,
+        FeatureCache,
+        cache_key,
+        compute_feature_cache,
+    )
+    from satclip_cli.training.vision_encoders import backbone_features, vision_encoder_spec
+
+    spec = vision_encoder_spec(config.vision)
+    if not spec.frozen_backbone:
+        raise InputError(f"--cache-features needs a frozen backbone (moco-*), not {config.vision}")
+    crop = module.augment.crop_size
+    key = cache_key([str(dataset.path(i).name) for i in range(len(dataset))], config.vision,
+                    str(config.vision_weights), crop, config.cache_views)  # fmt: skip
+    path = Path(config.out) / "feature_cache" / f"{key}.safetensors"
+    cache = FeatureCache.load(path, key)
+    if cache is None and _global_rank_from_env() > 0:
+        cache = _wait_for_cache(path, key)
+    if cache is None:
+        device = torch.device("cuda" if torch.cuda.is_available() and config.accelerator != "cpu" else "cpu")
+        visual = module.model.visual.to(device).eval()
+        with progress_bar(progress, len(dataset), "Caching backbone features", unit="tiles") as advance:
+            cache = compute_feature_cache(
+                dataset,
+                lambda images, points: module.augment(images, points, train=False),
+                lambda images: backbone_features(visual, config.vision, images),
+                views=config.cache_views,
+                key=key,
+                device=device,
+                batch_size=max(1, min(config.batch_size, 256)),
+                num_workers=config.num_workers,
+                on_progress=advance,
+            )
+        visual.cpu()
+        cache.save(path)
+    return CachedFeatureDataset(cache)
+
+
+def _global_rank_from_env() -> int:
+    import os
+
+    for name in ("RANK", "SLURM_PROCID"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+def _wait_for_cache(path: Path, key: str, timeout_s: float = 24 * 3600) -> Any:
+    from satclip_cli.training.feature_cache import FeatureCache
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        cache = FeatureCache.load(path, key)
+        if cache is not None:
+            return cache
+        time.sleep(5)
+    raise TrainingFailedError(f"rank 0 did not write the feature cache {path} in time")
+
+
 def enable_tf32_where_supported() -> bool:
     """TF32 matrix products on every CUDA GPU that has them (compute capability >= 8); True if enabled."""
     if not torch.cuda.is_available():
@@ -157,15 +226,14 @@ def build_trainer(config: TrainConfig, progress: bool = True) -> Any:
     devices: Any = config.devices if config.devices is not None else "auto"
     processes = (config.devices or 1) * config.nodes
     strategy = "ddp" if processes > 1 else "auto"
-    checkpoints = ModelCheckpoint(
-        dirpath=out / CHECKPOINT_DIR,
-        filename="{epoch}-{val_loss:.4f}",
-        monitor="val_loss",
-        mode="min",
-        save_top_k=1,
-        save_last=True,
+    best = ModelCheckpoint(
+        dirpath=out / CHECKPOINT_DIR, filename="{epoch}-{val_loss:.4f}", monitor="val_loss", mode="min", save_top_k=1
     )
-    callbacks: list[Any] = [checkpoints]
+    # Lightning's save_last only writes when a best checkpoint is written; this one writes every epoch.
+    last = ModelCheckpoint(
+        dirpath=out / CHECKPOINT_DIR, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), enable_version_counter=False
+    )
+    callbacks: list[Any] = [best, last]
     if progress:
         callbacks.append(RichProgressBar())
     enable_tf32_where_supported()
@@ -178,16 +246,29 @@ def build_trainer(config: TrainConfig, progress: bool = True) -> Any:
         strategy=strategy,
         precision=config.precision or default_precision(config.accelerator),
         callbacks=callbacks,
-        logger=[
-            TensorBoardLogger(out, name="logs", version="tensorboard"),
-            CSVLogger(out, name="logs", version="csv"),
-        ],
+        logger=[TensorBoardLogger(out, name="tensorboard"), CSVLogger(out, name="csv")],  # version_N per launch
         log_every_n_steps=config.log_every_n_steps,
         enable_progress_bar=progress,
         enable_model_summary=progress,
         num_sanity_val_steps=0,
         use_distributed_sampler=False,  # S2DataModule shards and shuffles by (seed, epoch, rank) itself
     )
+
+
+def quiet_lightning(progress: bool) -> None:
+    """Silence warnings we expect (a frozen backbone is in eval mode on purpose) and, without
+    progress output, Lightning's informational lines."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    warnings.filterwarnings("ignore", message=r"The '(train|val)_dataloader' does not have many workers")
+    warnings.filterwarnings("ignore", message=r"The number of training batches .* is smaller than the logging")
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")  # resuming
+    if not progress:
+        for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def check_out_dir(config: TrainConfig) -> Path | None:
@@ -208,19 +289,30 @@ def train(config: TrainConfig, progress: bool = True) -> TrainSummary:
 
     from satclip_cli.training.datamodule import S2DataModule
     from satclip_cli.training.lightning_module import NonFiniteLossError
+    from satclip_cli.training.s2_dataset import S2PatchDataset
 
     config.validate()
+    quiet_lightning(progress)
     resume_from = check_out_dir(config)
     start = time.perf_counter()
+    patches = S2PatchDataset(config.data)  # checks the dataset before any model or weights are loaded
     pl.seed_everything(config.seed, workers=True, verbose=False)
+    module = build_module(config)
+    cached = None
+    if config.cache_features:
+        from satclip_cli.training.vision_encoders import apply_head
+
+        cached = feature_cache_dataset(config, module, patches, progress=progress)
+        visual = module.model.visual
+        module.image_head = lambda features: apply_head(visual, config.vision, features)
     datamodule = S2DataModule(
         config.data,
         batch_size=config.batch_size * config.accumulate,
-        num_workers=config.num_workers,
+        num_workers=0 if cached is not None else config.num_workers,
         val_fraction=config.val_fraction,
         seed=config.seed,
+        dataset=cached if cached is not None else patches,
     )
-    module = build_module(config)
     trainer = build_trainer(config, progress=progress)
     _write_config(config)
     last = Path(config.out) / CHECKPOINT_DIR / LAST_CHECKPOINT

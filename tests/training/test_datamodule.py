@@ -2,10 +2,8 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import rasterio
 import torch
@@ -14,21 +12,6 @@ from satclip_cli.errors import InputError
 from satclip_cli.training.batch_augmentations import BatchAugmentation
 from satclip_cli.training.datamodule import S2DataModule
 from satclip_cli.training.s2_dataset import split_indices
-
-
-@pytest.fixture
-def dataset_dir(shared_data_dir, tmp_path) -> Path:
-    """A dataset folder in the S2-100K layout over the 23 real patches (images/ symlinks, index.csv fn,lon,lat)."""
-    tiles = shared_data_dir / "s2_tiles"
-    if not (tiles / "index.csv").is_file():
-        pytest.skip("../shared/data/s2_tiles is not available")
-    root = tmp_path / "ds"
-    index = pd.read_csv(tiles / "index.csv").rename(columns={"file": "fn"})[["fn", "lon", "lat"]]
-    (root / "images").mkdir(parents=True)
-    for name in index["fn"]:
-        (root / "images" / name).symlink_to(tiles / name)
-    index.to_csv(root / "index.csv", index=False)
-    return root
 
 
 def test_train_batches_are_full_shuffled_and_seeded(dataset_dir):

@@ -13,25 +13,6 @@ from satclip_cli.errors import InputError
 from satclip_cli.training.s2_dataset import S2PatchDataset, collate_patches, split_indices
 
 
-def make_dataset(shared_data_dir: Path, root: Path) -> pd.DataFrame:
-    """``root`` in the S2-100K layout: images/ symlinks to the shared tiles and index.csv (fn,lon,lat)."""
-    tiles = shared_data_dir / "s2_tiles"
-    if not (tiles / "index.csv").is_file():
-        pytest.skip("../shared/data/s2_tiles is not available")
-    index = pd.read_csv(tiles / "index.csv").rename(columns={"file": "fn"})[["fn", "lon", "lat"]]
-    (root / "images").mkdir(parents=True)
-    for name in index["fn"]:
-        (root / "images" / name).symlink_to(tiles / name)
-    index.to_csv(root / "index.csv", index=False)
-    return index
-
-
-@pytest.fixture
-def dataset_dir(shared_data_dir, tmp_path) -> Path:
-    make_dataset(shared_data_dir, tmp_path / "ds")
-    return tmp_path / "ds"
-
-
 def write_index(root: Path, rows: list[tuple]) -> None:
     pd.DataFrame(rows, columns=["fn", "lon", "lat"]).to_csv(root / "index.csv", index=False)
 

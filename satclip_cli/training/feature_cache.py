@@ -1,0 +1,132 @@
+"""Frozen-backbone fast path: the backbone's features of fixed views of every tile, computed once.
+
+With a frozen vision backbone (the released models' setting), only the head and the location
+encoder learn; the backbone maps a given view of a tile to the same features every epoch. So
+for ``views`` symmetries of the square (identity, flips, rotations: the dihedral group, 1-8
+views) the pooled backbone features of the centre crop are computed once and stored; training
+then draws one stored view per tile and step and runs only the head and the location encoder.
+The objective is the one of flips-and-rotations augmentation; crops and blur are not applied
+(they change the features in ways a cache cannot hold). Points still get their jitter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DIHEDRAL_VIEWS: tuple[str, ...] = ("identity", "flip-x", "flip-y", "rot180", "transpose", "rot90", "rot270", "anti")
+"""The 8 symmetries of the square, in the order views are taken (``--cache-views 2`` = identity, flip-x, ...)."""
+
+
+def dihedral_view(images: torch.Tensor, view: int) -> torch.Tensor:
+    """Symmetry number ``view`` (see :data:`DIHEDRAL_VIEWS`) of images [B, C, H, W] (H == W)."""
+    name = DIHEDRAL_VIEWS[view]
+    if name == "identity":
+        return images
+    if name == "flip-x":
+        return images.flip(-1)
+    if name == "flip-y":
+        return images.flip(-2)
+    if name == "rot180":
+        return images.flip(-1, -2)
+    if name == "transpose":
+        return images.transpose(-1, -2)
+    if name == "rot90":
+        return images.rot90(1, dims=(-2, -1))
+    if name == "rot270":
+        return images.rot90(-1, dims=(-2, -1))
+    return images.flip(-1, -2).transpose(-1, -2)
+
+
+@dataclass
+class FeatureCache:
+    """Backbone features [N, V, F] (float16) of V views of N tiles, with the tiles' points [N, 2] (lon, lat)."""
+
+    features: torch.Tensor
+    points: torch.Tensor
+    key: str
+
+    def save(self, path: Path) -> None:
+        from safetensors.torch import save_file
+
+        from satclip_cli.atomic_output import atomic_output
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path, overwrite=True) as tmp:
+            save_file(
+                {"features": self.features.contiguous(), "points": self.points.contiguous()},
+                str(tmp),
+                metadata={"key": self.key},
+            )
+
+    @classmethod
+    def load(cls, path: Path, key: str) -> FeatureCache | None:
+        """The cache at ``path`` if it was made for ``key`` (same data, encoder and views), else None."""
+        from safetensors import safe_open
+
+        if not path.is_file():
+            return None
+        try:
+            with safe_open(str(path), framework="pt") as file:
+                if (file.metadata() or {}).get("key") != key:
+                    return None
+                return cls(file.get_tensor("features"), file.get_tensor("points"), key)
+        except Exception:  # a truncated or foreign file: recompute
+            return None
+
+
+def cache_key(dataset_files: list[str], vision: str, vision_weights: str, crop_size: int, views: int) -> str:
+    """A digest of everything the cached features depend on."""
+    description = json.dumps([dataset_files, vision, vision_weights, crop_size, views])
+    return hashlib.sha256(description.encode()).hexdigest()[:32]
+
+
+@torch.no_grad()
+def compute_feature_cache(
+    dataset: torch.utils.data.Dataset,
+    prepare: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    backbone: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    views: int,
+    key: str,
+    device: torch.device,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    on_progress: Callable[[int], None] | None = None,
+) -> FeatureCache:
+    """Run ``backbone`` over ``views`` symmetries of every tile of ``dataset`` (items ``{"image", "point"}``).
+
+    ``prepare(images, points)`` turns a loader batch into network input (the validation transform:
+    scaling, band layout, centre crop) on ``device``; ``backbone(images) -> [B, F]``.
+    """
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    features, points = [], []
+    for batch in loader:
+        images, batch_points = prepare(batch["image"].to(device), batch["point"].to(device))
+        per_view = [backbone(dihedral_view(images, v)).to(torch.float16).cpu() for v in range(views)]
+        features.append(torch.stack(per_view, dim=1))
+        points.append(batch_points.double().cpu())
+        if on_progress is not None:
+            on_progress(len(images))
+    return FeatureCache(torch.cat(features), torch.cat(points), key)
+
+
+class CachedFeatureDataset(torch.utils.data.Dataset):
+    """Items ``{"features": [V, F] float16 (all cached views), "point": [2] float64}`` of a :class:`FeatureCache`.
+
+    The training step draws one view per sample; validation uses view 0 (the identity).
+    """
+
+    def __init__(self, cache: FeatureCache) -> None:
+        self.cache = cache
+
+    def __len__(self) -> int:
+        return len(self.cache.points)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {"features": self.cache.features[index], "point": self.cache.points[index]}
