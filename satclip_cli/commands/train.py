@@ -72,6 +72,12 @@ def train(
             help="Frozen backbone: compute its features for fixed views of every tile once, then train on them.",
         ),
     ] = False,
+    cache_views: Annotated[
+        int | None,
+        typer.Option(
+            "--cache-views", help="Views cached per tile: 4 = the flips of the augmentation (default), 8 = + rotations."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last.ckpt.")] = False,
     quiet: Quiet = False,
 ) -> None:
@@ -115,6 +121,7 @@ def train(
         precision=precision,
         compile=compile_model or None,
         cache_features=cache_features or None,
+        cache_views=cache_views,
         resume=resume or None,
     )
     summary = run_training(settings, progress=not quiet)

@@ -80,8 +80,23 @@ class FeatureCache:
             return None
 
 
+def dataset_fingerprint(dataset: torch.utils.data.Dataset) -> list[str]:
+    """One string per sample of an :class:`S2PatchDataset`: resolved file, size, mtime and point.
+
+    Datasets written by ``satclip sample`` all name their files ``patch_<i>.tif``, so names alone
+    cannot tell two datasets (or a corrected ``index.csv``) apart.
+    """
+    entries = []
+    for i in range(len(dataset)):
+        path = dataset.path(i).resolve()
+        stat = path.stat()
+        lon, lat = (float(v) for v in dataset.points[i])
+        entries.append(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{lon!r},{lat!r}")
+    return entries
+
+
 def cache_key(dataset_files: list[str], vision: str, vision_weights: str, crop_size: int, views: int) -> str:
-    """A digest of everything the cached features depend on."""
+    """A digest of everything the cached features depend on (``dataset_files``: :func:`dataset_fingerprint`)."""
     description = json.dumps([dataset_files, vision, vision_weights, crop_size, views])
     return hashlib.sha256(description.encode()).hexdigest()[:32]
 

@@ -59,7 +59,7 @@ class TrainConfig:
     jitter_km: float = 1.0
     # frozen-backbone fast path
     cache_features: bool = False
-    cache_views: int = 8
+    cache_views: int = 4
     # hardware
     accelerator: str = "auto"
     devices: int | None = None
@@ -116,4 +116,4 @@ class TrainConfig:
         if self.location_dtype not in ("float32", "float64"):
             raise InputError("--location-dtype must be float32 or float64")
         if self.cache_features and self.cache_views not in (1, 2, 4, 8):
-            raise InputError("--cache-views must be 1, 2, 4 or 8 (identity, flips, rotations)")
+            raise InputError("--cache-views must be 1, 2, 4 (the flips of the augmentation) or 8 (also rotations)")

@@ -142,6 +142,7 @@ def feature_cache_dataset(config: TrainConfig, module: Any, dataset: Any, progre
         FeatureCache,
         cache_key,
         compute_feature_cache,
+        dataset_fingerprint,
     )
     from satclip_cli.training.vision_encoders import backbone_features, vision_encoder_spec
 
@@ -149,8 +150,7 @@ def feature_cache_dataset(config: TrainConfig, module: Any, dataset: Any, progre
     if not spec.frozen_backbone:
         raise InputError(f"--cache-features needs a frozen backbone (moco-*), not {config.vision}")
     crop = module.augment.crop_size
-    key = cache_key([str(dataset.path(i).name) for i in range(len(dataset))], config.vision,
-                    str(config.vision_weights), crop, config.cache_views)  # fmt: skip
+    key = cache_key(dataset_fingerprint(dataset), config.vision, str(config.vision_weights), crop, config.cache_views)
     path = Path(config.out) / "feature_cache" / f"{key}.safetensors"
     cache = FeatureCache.load(path, key)
     if cache is None and _global_rank_from_env() > 0:
