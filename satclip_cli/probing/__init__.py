@@ -1,0 +1,1 @@
+"""Downstream evaluation of location embeddings: splits, probes, metrics, encoders and reports."""
