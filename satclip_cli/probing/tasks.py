@@ -318,7 +318,7 @@ TASKS: dict[str, TaskSpec] = {
             "classification",
             CLASSIFICATION_METRICS,
             (("ecoregions", "Ecoregions2017.shp"),),
-            default_n_points=20_000,
+            default_n_points=10_000,
             note="small ecoregions get fewer than 2 points at small n_points and are dropped",
         ),
         TaskSpec(
