@@ -92,7 +92,8 @@ class BatchAugmentation(torch.nn.Module):
     bands). ``jitter_km``: radius of the disc, km, in which each training point is moved (0: no jitter).
     ``blur_sigma``: (min, max) of the per-sample blur sigma, px, or None for no blur. ``chunk_size``: at
     most this many samples at once (same results; bounds the temporaries); None: chunks of about
-    :data:`CPU_CHUNK_BYTES` on the CPU, :data:`ACCELERATOR_CHUNK_BYTES` elsewhere. The module has no
+    :data:`CPU_CHUNK_BYTES` on the CPU, :data:`ACCELERATOR_CHUNK_BYTES` elsewhere. ``scale``: pixel values
+    are divided by it (10,000 for Sentinel-2 reflectance, 255 for 8-bit RGB). The module has no
     parameters or buffers (nothing enters checkpoints).
     """
 
@@ -103,6 +104,7 @@ class BatchAugmentation(torch.nn.Module):
         jitter_km: float = 1.0,
         blur_sigma: tuple[float, float] | None = BLUR_SIGMA_RANGE,
         chunk_size: int | None = None,
+        scale: float = REFLECTANCE_SCALE,
     ) -> None:
         super().__init__()
         if crop_size < 2:
@@ -118,6 +120,7 @@ class BatchAugmentation(torch.nn.Module):
         self.jitter_km = float(jitter_km)
         self.blur_sigma = None if blur_sigma is None else (float(blur_sigma[0]), float(blur_sigma[1]))
         self.chunk_size = chunk_size
+        self.scale = float(scale)
 
     def extra_repr(self) -> str:
         return (
@@ -226,12 +229,12 @@ class BatchAugmentation(torch.nn.Module):
         cols = _crop_indices(params.left, self.crop_size, params.flip_horizontal, pad)
         cropped = _gather_crops(images, rows, cols)  # [n, C, crop + 2 pad, crop + 2 pad], input dtype
         if not blur:
-            _to_reflectance(cropped, out, self.insert_b10)
+            _to_reflectance(cropped, out, self.insert_b10, self.scale)
             return
         padded = torch.empty(
             (out.shape[0], out.shape[1], *cropped.shape[2:]), dtype=torch.float32, device=device
         )  # [n, C', crop + 2, crop + 2]
-        _to_reflectance(cropped, padded, self.insert_b10)
+        _to_reflectance(cropped, padded, self.insert_b10, self.scale)
         _blur_padded(padded, params.blur_sigma, out=out)  # type: ignore[arg-type]
 
     def _check(self, images: torch.Tensor, points: torch.Tensor) -> tuple[int, int]:
@@ -310,15 +313,15 @@ def _gather_crops(images: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) 
     return out.view(images.dtype) if images.dtype == torch.uint16 else out
 
 
-def _to_reflectance(images: torch.Tensor, out: torch.Tensor, insert_b10: bool) -> None:
-    """``out`` (float32 [n, C', h, w]) = ``images`` [n, C, h, w] / 10,000, with a zero B10 at index 10 if asked."""
+def _to_reflectance(images: torch.Tensor, out: torch.Tensor, insert_b10: bool, scale: float) -> None:
+    """``out`` (float32 [n, C', h, w]) = ``images`` [n, C, h, w] / ``scale``, with a zero B10 at index 10 if asked."""
     if insert_b10:
         out[:, :B10_INDEX].copy_(images[:, :B10_INDEX])
         out[:, B10_INDEX].zero_()
         out[:, B10_INDEX + 1 :].copy_(images[:, B10_INDEX:])
     else:
         out.copy_(images)
-    out.div_(REFLECTANCE_SCALE)
+    out.div_(scale)
 
 
 def _blur_padded(padded: torch.Tensor, sigma: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,8 @@ INDEX_CSV = "index.csv"
 IMAGES_DIR = "images"
 BAND_COUNT = 12
 """S2-100K band order without B10: B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12."""
+PIXEL_DTYPES = ("uint16", "uint8")
+"""uint16: Sentinel-2 reflectance x 10,000 (satclip sample, S2-100K); uint8: RGB (--source bluemarble)."""
 
 GDAL_READ_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
 """Open a patch without listing its folder for side-car files (S2-100K's images/ holds 100,000 files)."""
@@ -75,14 +77,18 @@ class S2PatchDataset(Dataset):
         """Locations [N, 2] float64, (lon, lat) degrees."""
         self.patch_shape: tuple[int, int, int] | None = None
         """(bands, height, width) of every patch; None in points mode."""
+        self.pixel_dtype: np.dtype | None = None
+        """uint16 (Sentinel-2) or uint8 (RGB) pixels of every patch; None in points mode."""
         if mode == "both":
-            self.patch_shape = tuple(self.read_image(0).shape)  # type: ignore[assignment]
+            first = self.read_image(0)
+            self.patch_shape = tuple(first.shape)  # type: ignore[assignment]
+            self.pixel_dtype = first.dtype
 
     def __len__(self) -> int:
         return len(self.points)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        """``{"image": [12, H, W] torch.uint16, "point": [2] torch.float64 (lon, lat) degrees}``."""
+        """``{"image": [C, H, W] torch.uint16 (or uint8), "point": [2] torch.float64 (lon, lat) degrees}``."""
         sample = {}
         if self.mode == "both":
             sample["image"] = torch.from_numpy(self.read_image(index))
@@ -94,21 +100,28 @@ class S2PatchDataset(Dataset):
         return self.images_dir / str(self.filenames[index])
 
     def read_image(self, index: int) -> np.ndarray:
-        """The pixels of patch ``index``: [12, H, W] uint16 (reflectance x 10,000), exactly as stored."""
+        """The pixels of patch ``index``: [C, H, W] as stored (12 bands uint16 reflectance x 10,000 for S2-100K)."""
         import rasterio
         from rasterio.errors import RasterioError
 
         path = self.path(index)
         try:
             with rasterio.Env(**GDAL_READ_OPTIONS), rasterio.open(path) as src:
-                if src.count != BAND_COUNT or any(dtype != "uint16" for dtype in src.dtypes):
+                if len(set(src.dtypes)) != 1 or src.dtypes[0] not in PIXEL_DTYPES:
                     raise InputError(
-                        f"{path} has {src.count} bands of {src.dtypes[0]}; expected {BAND_COUNT} bands of uint16 "
-                        "(B01-B12 without B10, reflectance x 10000)"
+                        f"{path} has {src.count} bands of {src.dtypes[0]}; expected uint16 (Sentinel-2 reflectance "
+                        "x 10000) or uint8 (RGB) pixels"
                     )
                 image = src.read()
         except RasterioError as error:
             raise InputError(f"cannot read patch {path}: {' '.join(str(error).split())}") from None
+        if self.patch_shape is not None and image.shape[0] != self.patch_shape[0]:
+            raise InputError(
+                f"{path} has {image.shape[0]} bands but {self.path(0).name} has {self.patch_shape[0]}; "
+                "all patches of a dataset must have the same bands"
+            )
+        if self.pixel_dtype is not None and image.dtype != self.pixel_dtype:
+            raise InputError(f"{path} has {image.dtype} pixels but {self.path(0).name} has {self.pixel_dtype}")
         if self.patch_shape is not None and image.shape != self.patch_shape:
             first = self.path(0).name
             raise InputError(

@@ -64,8 +64,12 @@ def location_encoder_config(config: TrainConfig) -> LocationEncoderConfig:
     )
 
 
-def build_module(config: TrainConfig) -> Any:
-    """The :class:`SatCLIPLightningModule` for ``config`` (vision weights loaded, backbone frozen)."""
+def build_module(config: TrainConfig, bands: int = 12, pixel_scale: float = 10_000.0) -> Any:
+    """The :class:`SatCLIPLightningModule` for ``config`` (vision weights loaded, backbone frozen).
+
+    ``bands``: channels of the dataset's patches (12 Sentinel-2 bands, or 3 for RGB); ``pixel_scale``:
+    what pixel values are divided by (10,000 for reflectance, 255 for 8-bit RGB).
+    """
     from satclip_cli.training.batch_augmentations import BatchAugmentation
     from satclip_cli.training.lightning_module import SatCLIPLightningModule
     from satclip_cli.training.satclip_model import SatCLIPModel
@@ -77,7 +81,12 @@ def build_module(config: TrainConfig) -> Any:
     )
 
     spec = vision_encoder_spec(config.vision)
-    in_channels = spec.in_channels or 12
+    if spec.in_channels is not None and bands != 12:
+        raise InputError(
+            f"{config.vision} takes the 12 Sentinel-2 bands, this dataset has {bands}: "
+            "use --vision clip-vit or clip-resnet"
+        )
+    in_channels = spec.in_channels or bands
     vision_kwargs = {
         "vision_layers": config.vision_layers,
         "vision_width": config.vision_width,
@@ -112,7 +121,9 @@ def build_module(config: TrainConfig) -> Any:
         "learning_rate": config.lr,
         "weight_decay": config.weight_decay,
     }
-    augment = BatchAugmentation(crop_size=image_size, insert_b10=in_channels == 13, jitter_km=config.jitter_km)
+    augment = BatchAugmentation(
+        crop_size=image_size, insert_b10=in_channels == 13, jitter_km=config.jitter_km, scale=pixel_scale
+    )
     return SatCLIPLightningModule(
         model,
         augment,
@@ -297,7 +308,8 @@ def train(config: TrainConfig, progress: bool = True) -> TrainSummary:
     start = time.perf_counter()
     patches = S2PatchDataset(config.data)  # checks the dataset before any model or weights are loaded
     pl.seed_everything(config.seed, workers=True, verbose=False)
-    module = build_module(config)
+    bands, dtype = patches.patch_shape[0], patches.pixel_dtype
+    module = build_module(config, bands=bands, pixel_scale=255.0 if dtype == "uint8" else 10_000.0)
     cached = None
     if config.cache_features:
         from satclip_cli.training.vision_encoders import apply_head

@@ -121,8 +121,14 @@ def test_patches_of_the_wrong_kind_fail_when_read(dataset_dir):
     dataset = S2PatchDataset(dataset_dir)
     with pytest.raises(InputError, match=r"is 16 x 16 px but patch_445.tif is 256 x 256; all patches"):
         dataset[5]
-    with pytest.raises(InputError, match=r"has 3 bands of uint16; expected 12 bands of uint16"):
+    with pytest.raises(InputError, match=r"has 3 bands but patch_445.tif has 12; all patches of a dataset"):
         dataset[6]
+    wrong_type = dataset_dir / "images" / index["fn"][7]
+    wrong_type.unlink()
+    with rasterio.open(wrong_type, "w", count=12, **{**profile, "dtype": "float32"}) as dst:
+        dst.write(np.ones((12, 16, 16), np.float32))
+    with pytest.raises(InputError, match=r"bands of float32; expected uint16 .* or uint8"):
+        dataset[7]
     (dataset_dir / "images" / index["fn"][8]).unlink()
     (dataset_dir / "images" / index["fn"][8]).write_bytes(b"not a tiff")
     with pytest.raises(InputError, match="cannot read patch"):
