@@ -6,7 +6,7 @@ the rest inside its function, so that ``satclip --help`` stays fast.
 
 import typer
 
-from satclip_cli.commands import embed, export, models, probe, sample, train
+from satclip_cli.commands import demo, embed, export, models, probe, sample, train
 
 app = typer.Typer(
     name="satclip",
@@ -27,6 +27,7 @@ app.command("embed", no_args_is_help=True)(embed.embed)
 app.command("probe", no_args_is_help=True)(probe.probe)
 app.command("export", no_args_is_help=True)(export.export)
 app.command("models")(models.models)
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

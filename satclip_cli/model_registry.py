@@ -3,7 +3,7 @@
 :data:`REGISTRY` lists the six pretrained SatCLIP models Microsoft released on the Hugging Face
 Hub (``microsoft/SatCLIP-<Vision>-L<L>``, one ``<name>.ckpt`` per repo; see
 https://github.com/microsoft/satclip). An entry may also describe a model shipped inside this
-package (``kind="bundled"``, a file under ``satclip_cli/data/``); none is bundled yet.
+package (``kind="bundled"``, a file under ``satclip_cli/data/``): ``bluemarble-l10``.
 
 :func:`resolve_model` turns what a user passes to ``--model`` into a path: an existing local file
 as is, a known name from the Hugging Face cache, downloading it once if needed. Everything a
@@ -132,8 +132,21 @@ _RELEASED_MODELS: tuple[ModelSpec, ...] = tuple(
     for L in (10, 40)
 )
 
-#: Models shipped inside the package (files under ``satclip_cli/data/``). None yet.
-_BUNDLED_MODELS: tuple[ModelSpec, ...] = ()
+#: Models shipped inside the package (files under ``satclip_cli/data/``).
+_BUNDLED_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="bluemarble-l10",
+        kind="bundled",
+        vision="ViT (from scratch)",
+        vision_layers="2",
+        legendre_polys=10,
+        description="Bundled, works offline: trained by satclip on 30,000 Blue Marble RGB patches, L=10, SIREN "
+        "(scripts/train_bundled_model.sh)",
+        filename="bluemarble-l10.safetensors",
+    ),
+)
+OFFLINE_FALLBACK = "bluemarble-l10"
+"""The bundled model the offline error suggests."""
 
 #: Every known model by name, in display order.
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (*_RELEASED_MODELS, *_BUNDLED_MODELS)}
@@ -333,7 +346,8 @@ def _offline_error(spec: ModelSpec, cache_dir: Path, reason: str) -> OfflineErro
     """The one-line error for a model that is neither cached nor downloadable."""
     return OfflineError(
         f"model {spec.name} is not in the Hugging Face cache ({cache_dir}) and {reason}; "
-        f"download {spec.url} on a machine with internet access and pass --model /path/to/{spec.filename}"
+        f"download {spec.url} on a machine with internet access and pass --model /path/to/{spec.filename}, "
+        f"or use the bundled --model {OFFLINE_FALLBACK}"
     )
 
 
