@@ -233,7 +233,9 @@ def test_registry_lists_the_six_released_models() -> None:
         "satclip-vit16-l10": ("microsoft/SatCLIP-ViT16-L10", "moco_vit16", 10),
         "satclip-vit16-l40": ("microsoft/SatCLIP-ViT16-L40", "moco_vit16", 40),
     }
-    assert model_names() == list(expected)
+    assert model_names() == [*expected, "bluemarble-l10"]  # released models, then the bundled one
+    bundled = find_model("bluemarble-l10")
+    assert bundled.kind == "bundled" and bundled.repo_id is None and resolve_model("bluemarble-l10").is_file()
     for name, (repo, layers, L) in expected.items():
         spec = REGISTRY[name]
         assert (spec.kind, spec.repo_id, spec.filename) == ("huggingface", repo, f"{name}.ckpt")
@@ -368,11 +370,11 @@ def test_download_into_cache_and_offline_reuse(hub: FakeHub, tmp_path: Path) -> 
 
 def test_list_models_marks_only_the_cached_model(hub: FakeHub, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    assert not any(info.cached for info in list_models(cache_dir=cache))
+    assert not any(info.cached for info in list_models(cache_dir=cache) if info.repo is not None)
     path = resolve_model("satclip-resnet18-l40", cache_dir=cache, endpoint=hub.endpoint)
     infos = {info.name: info for info in list_models(cache_dir=cache)}
     assert list(infos) == model_names()
-    assert [name for name, info in infos.items() if info.cached] == ["satclip-resnet18-l40"]
+    assert [name for name, info in infos.items() if info.cached] == ["satclip-resnet18-l40", "bluemarble-l10"]
     cached = infos["satclip-resnet18-l40"]
     assert (cached.path, cached.size, cached.repo, cached.file) == (
         path,
@@ -386,7 +388,7 @@ def test_list_models_marks_only_the_cached_model(hub: FakeHub, tmp_path: Path) -
 def test_list_models_uses_huggingface_default_cache(hub: FakeHub, tmp_path: Path) -> None:
     path = resolve_model("satclip-resnet18-l40", endpoint=hub.endpoint)  # default cache = constants.HF_HUB_CACHE
     assert path.is_relative_to(tmp_path / "default-cache")
-    assert [info.name for info in list_models() if info.cached] == ["satclip-resnet18-l40"]
+    assert [info.name for info in list_models() if info.cached and info.repo] == ["satclip-resnet18-l40"]
 
 
 def test_offline_with_empty_cache_is_one_clear_line(tmp_path: Path) -> None:
@@ -456,7 +458,7 @@ def test_bad_download_is_rejected_and_removed(
         fake.stop()
     assert "\n" not in str(caught.value)
     assert "removed it from the cache" in str(caught.value)
-    assert not any(info.cached for info in list_models(cache_dir=cache))
+    assert not any(info.cached for info in list_models(cache_dir=cache) if info.repo is not None)
     assert not [p for p in (cache.rglob("*")) if p.is_file() and p.parent.name == "blobs"]
 
 

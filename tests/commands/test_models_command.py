@@ -68,7 +68,7 @@ def test_models_lists_all_names_and_marks_the_cached_one(tmp_path: Path) -> None
     code, output = run_models("--cache-dir", str(cache))
 
     assert code == 0, output
-    assert model_names() == list(RELEASED)
+    assert model_names() == [*RELEASED, "bluemarble-l10"]
     for name, repo in RELEASED.items():
         line = row(output, name)
         assert repo in line
@@ -86,7 +86,7 @@ def test_models_with_empty_cache_marks_nothing_cached(tmp_path: Path) -> None:
     assert code == 0, output
     for name in RELEASED:
         assert "yes" not in row(output, name)
-    assert "yes" not in output
+    assert "yes" in row(output, "bluemarble-l10")  # bundled: always on this machine
 
 
 def test_models_defaults_to_the_huggingface_cache(isolated_hub_cache: Path) -> None:
