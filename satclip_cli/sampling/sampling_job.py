@@ -134,7 +134,7 @@ class SampleSummary:
         rejected = ", ".join(f"{count:,} {reason}" for reason, count in sorted(self.rejected.items())) or "none"
         lines.append(
             f"Rejected patches: {rejected}; points without a usable scene (redrawn): {self.no_item:,}; "
-            f"windows past a scene edge: {self.outside_item:,}"
+            f"windows past a scene edge (or a pole): {self.outside_item:,}"
         )
         lines.append(
             f"Errors: {self.search_errors:,} search, {self.read_errors:,} read (skipped; see "
