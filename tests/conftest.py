@@ -56,3 +56,21 @@ def make_s2_dataset(shared_data_dir: Path) -> Callable[..., Path]:
 def dataset_dir(make_s2_dataset: Callable[..., Path], tmp_path: Path) -> Path:
     """A dataset folder over all 23 real patches."""
     return make_s2_dataset(tmp_path / "ds")
+
+
+@pytest.fixture
+def tiny_training() -> dict:
+    """Settings of a tiny, fast CPU training run (a 1-layer 32-wide ViT on 64 px crops, L = 4, 16-d)."""
+    return {
+        "batch_size": 8,
+        "num_workers": 0,
+        "vision": "clip-vit",
+        "vision_layers": 1,
+        "vision_width": 32,
+        "vision_patch_size": 16,
+        "image_size": 64,
+        "legendre_polys": 4,
+        "capacity": 32,
+        "embed_dim": 16,
+        "precision": "32-true",
+    }

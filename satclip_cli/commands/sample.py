@@ -13,8 +13,7 @@ import typer
 
 from satclip_cli.commands.error_handling import user_errors_exit
 from satclip_cli.commands.options import Quiet
-
-PLANETARY_COMPUTER = "https://planetarycomputer.microsoft.com/api/stac/v1"
+from satclip_cli.sampling.planetary_computer_signing import PLANETARY_COMPUTER_STAC_URL
 
 
 class Source(StrEnum):
@@ -77,7 +76,7 @@ def sample(
         typer.Option("--land-only/--anywhere", help="Reject points off land (5′ mask shipped with satclip)."),
     ] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed: patch i is the same whatever the shard or re-run.")] = 0,
-    stac_url: Annotated[str, typer.Option("--stac-url", help="STAC API to search.")] = PLANETARY_COMPUTER,
+    stac_url: Annotated[str, typer.Option("--stac-url", help="STAC API to search.")] = PLANETARY_COMPUTER_STAC_URL,
     collection: Annotated[str, typer.Option("--collection", help="Collection of L2A items.")] = "sentinel-2-l2a",
     start: Annotated[str, typer.Option("--start", help="First acquisition date (YYYY-MM-DD).")] = "2021-01-01",
     end: Annotated[str, typer.Option("--end", help="Last acquisition date (YYYY-MM-DD).")] = "2023-05-17",

@@ -11,6 +11,9 @@ import warnings
 from types import ModuleType
 from urllib.parse import urlparse
 
+PLANETARY_COMPUTER_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
+"""Planetary Computer's STAC API, the default of ``satclip sample --stac-url``."""
+
 
 def is_planetary_computer(url: str) -> bool:
     """Whether ``url`` is a Planetary Computer STAC API or blob-storage URL (needs signing)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from satclip_cli.atomic_output import atomic_output
 from satclip_cli.errors import InputError
-from satclip_cli.sampling.stac_search import PLANETARY_COMPUTER_STAC_URL, SearchOptions
+from satclip_cli.sampling.stac_search import SearchOptions
 
 STRATEGIES = ("points", "scenes")
 SOURCES = ("stac", "bluemarble")
@@ -24,6 +24,9 @@ SETTINGS_FILE = "settings.json"
 
 RESUMABLE_CHANGES = ("n",)
 """Settings a re-run may change: patch i depends only on the others, so n can grow or shrink."""
+
+
+_SEARCH_DEFAULTS = SearchOptions()
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,12 @@ class SampleSettings:
     region: str | None = None
     land_only: bool = True
     items: str | None = None
-    stac_url: str = PLANETARY_COMPUTER_STAC_URL
-    collection: str = "sentinel-2-l2a"
-    start: str = "2021-01-01"
-    end: str = "2023-05-17"
-    max_cloud: float = 10.0
-    order: str = "least-cloudy"
+    stac_url: str = _SEARCH_DEFAULTS.stac_url
+    collection: str = _SEARCH_DEFAULTS.collection
+    start: str = _SEARCH_DEFAULTS.start
+    end: str = _SEARCH_DEFAULTS.end
+    max_cloud: float = _SEARCH_DEFAULTS.max_cloud
+    order: str = _SEARCH_DEFAULTS.order
     resampling: str = "nearest"
     max_nodata_fraction: float = 0.1
     max_cloud_fraction: float | None = None

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from satclip_cli.errors import SatclipError
+from satclip_cli.sampling.planetary_computer_signing import PLANETARY_COMPUTER_STAC_URL
 from satclip_cli.sampling.retry import RetryPolicy, call_with_retries
 from satclip_cli.sampling.scene_item import SceneItem
 
-PLANETARY_COMPUTER_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
 ITEM_ORDERS = ("least-cloudy", "random")
 
 

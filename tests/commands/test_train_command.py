@@ -16,26 +16,12 @@ from satclip_cli.checkpoints import load_official_checkpoint, load_safetensors_m
 from satclip_cli.cli import app
 
 runner = CliRunner()
-TINY = {
-    "batch_size": 4,
-    "num_workers": 0,
-    "vision": "clip-vit",
-    "vision_layers": 1,
-    "vision_width": 32,
-    "vision_patch_size": 16,
-    "image_size": 64,
-    "legendre_polys": 4,
-    "capacity": 32,
-    "embed_dim": 16,
-    "precision": "32-true",
-    "max_epochs": 1,
-}
 
 
 @pytest.fixture
-def tiny_yaml(tmp_path):
+def tiny_yaml(tmp_path, tiny_training):
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY))
+    path.write_text(yaml.safe_dump({**tiny_training, "batch_size": 4, "max_epochs": 1}))
     return path
 
 

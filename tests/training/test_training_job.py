@@ -13,26 +13,18 @@ from satclip_cli.training.train_config import TrainConfig
 from satclip_cli.training.training_job import TrainingFailedError, train
 from satclip_cli.training.vision_encoders import build_vision_encoder, vision_encoder_from_hparams
 
-TINY = {
-    "batch_size": 8,
-    "num_workers": 0,
-    "vision": "clip-vit",
-    "vision_layers": 1,
-    "vision_width": 32,
-    "vision_patch_size": 16,
-    "image_size": 64,
-    "legendre_polys": 4,
-    "capacity": 32,
-    "embed_dim": 16,
-    "accelerator": "cpu",
-    "precision": "32-true",
-    "log_every_n_steps": 1,
-}
 OFFICIAL_EXTRAS = {"eval_downstream", "air_temp_data_path", "election_data_path"}
 
 
-def tiny_config(data, out, **changes) -> TrainConfig:
-    return TrainConfig().override(data=str(data), out=str(out), **{**TINY, **changes})
+@pytest.fixture
+def tiny_config(tiny_training):
+    """``make(data, out, **changes) -> TrainConfig`` of a tiny CPU run."""
+
+    def make(data, out, **changes) -> TrainConfig:
+        settings = {**tiny_training, "accelerator": "cpu", "log_every_n_steps": 1, **changes}
+        return TrainConfig().override(data=str(data), out=str(out), **settings)
+
+    return make
 
 
 def logged(out, column: str) -> np.ndarray:
@@ -44,7 +36,7 @@ def logged_epochs(out, version: int) -> set[int]:
     return set(pd.read_csv(out / "csv" / f"version_{version}" / "metrics.csv")["epoch"].dropna().astype(int))
 
 
-def test_a_fixed_small_batch_is_overfitted(make_s2_dataset, tmp_path):
+def test_a_fixed_small_batch_is_overfitted(make_s2_dataset, tmp_path, tiny_config):
     data = make_s2_dataset(tmp_path / "ds", count=9)  # 8 training pairs = one fixed batch, 1 for validation
     config = tiny_config(data, tmp_path / "run", max_epochs=40, lr=3e-3, jitter_km=0.0, location_dropout=0.0)
     summary = train(config, progress=False)
@@ -54,7 +46,7 @@ def test_a_fixed_small_batch_is_overfitted(make_s2_dataset, tmp_path):
     assert loss[-5:].mean() < 0.35 * loss[:5].mean(), loss
 
 
-def test_checkpoint_has_the_official_layout_and_embeds_like_the_model(dataset_dir, tmp_path, fixtures_dir):
+def test_checkpoint_has_the_official_layout_and_embeds_like_the_model(dataset_dir, tmp_path, fixtures_dir, tiny_config):
     summary = train(tiny_config(dataset_dir, tmp_path / "run", max_epochs=1), progress=False)
     ours = torch.load(summary.last_checkpoint, weights_only=True)
     official = torch.load(fixtures_dir / "satclip_vit4w128_l10_closed.ckpt", weights_only=True)
@@ -111,7 +103,7 @@ def loaded_dtype(encoder) -> torch.dtype:
     return next(encoder.parameters()).dtype
 
 
-def test_resume_continues_exactly_like_an_uninterrupted_run(make_s2_dataset, tmp_path):
+def test_resume_continues_exactly_like_an_uninterrupted_run(make_s2_dataset, tmp_path, tiny_config):
     data = make_s2_dataset(tmp_path / "ds", count=18)
     train(tiny_config(data, tmp_path / "whole", max_epochs=3), progress=False)
     train(tiny_config(data, tmp_path / "parts", max_epochs=2), progress=False)
@@ -127,7 +119,9 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(make_s2_dataset, tmp
     assert first_two["epoch"] >= 1
 
 
-def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(make_s2_dataset, tmp_path, monkeypatch):
+def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
+    make_s2_dataset, tmp_path, monkeypatch, tiny_config
+):
     from satclip_cli.training import clip_loss
 
     data = make_s2_dataset(tmp_path / "ds", count=9)
@@ -147,7 +141,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
 
 
-def test_frozen_backbone_stays_in_eval_mode_and_only_the_head_learns(make_s2_dataset, tmp_path):
+def test_frozen_backbone_stays_in_eval_mode_and_only_the_head_learns(make_s2_dataset, tmp_path, tiny_config):
     data = make_s2_dataset(tmp_path / "ds", count=9)
     summary = train(
         tiny_config(data, tmp_path / "run", max_epochs=2, vision="moco-resnet18", vision_weights="none"),
@@ -166,7 +160,7 @@ def test_frozen_backbone_stays_in_eval_mode_and_only_the_head_learns(make_s2_dat
             assert torch.equal(after, value), key  # weights AND BatchNorm running statistics unchanged
 
 
-def test_compiled_vision_encoder_trains_and_keeps_the_checkpoint_keys(make_s2_dataset, tmp_path):
+def test_compiled_vision_encoder_trains_and_keeps_the_checkpoint_keys(make_s2_dataset, tmp_path, tiny_config):
     data = make_s2_dataset(tmp_path / "ds", count=9)
     plain = train(tiny_config(data, tmp_path / "plain", max_epochs=1), progress=False)
     compiled = train(tiny_config(data, tmp_path / "compiled", max_epochs=1, compile=True), progress=False)
