@@ -6,7 +6,7 @@ the rest inside its function, so that ``satclip --help`` stays fast.
 
 import typer
 
-from satclip_cli.commands import demo, embed, export, models, probe, sample, train
+from satclip_cli.commands import demo, embed, export, models, probe, repack, sample, train
 
 app = typer.Typer(
     name="satclip",
@@ -18,13 +18,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 
 app.command("sample", no_args_is_help=True)(sample.sample)
 app.command("train", no_args_is_help=True)(train.train)
 app.command("embed", no_args_is_help=True)(embed.embed)
 app.command("probe", no_args_is_help=True)(probe.probe)
+app.command("repack", no_args_is_help=True)(repack.repack)
 app.command("export", no_args_is_help=True)(export.export)
 app.command("models")(models.models)
 app.command("demo")(demo.demo)

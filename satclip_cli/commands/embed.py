@@ -89,11 +89,11 @@ def embed(
 
     Examples:
 
-      satclip embed cities.gpkg -o cities.parquet
+        satclip embed cities.gpkg -o cities.parquet
 
-      satclip embed stations.csv --lon-col x --lat-col y -o stations.csv --model satclip-vit16-l40
+        satclip embed stations.csv --lon-col x --lat-col y -o stations.csv --model satclip-vit16-l40
 
-      satclip embed --bbox -180 -90 180 90 --resolution 0.5 -o world.tif --preview world.png
+        satclip embed --bbox -180 -90 180 90 --resolution 0.5 -o world.tif --preview world.png
     """
     from satclip_cli import embedding_jobs
 

@@ -27,10 +27,10 @@ def models(
         ),
     ] = None,
 ) -> None:
-    """List the pretrained SatCLIP models [bold]--model[/bold] accepts, and which are already downloaded.
+    """List the pretrained SatCLIP models **--model** accepts, and which are already downloaded.
 
     A model that is not cached is downloaded from the Hugging Face Hub the first time it is used.
-    Without internet access, download the .ckpt elsewhere and pass its path to [bold]--model[/bold].
+    Without internet access, download the .ckpt elsewhere and pass its path to **--model**.
     """
     from rich.console import Console
     from rich.table import Table

@@ -45,7 +45,7 @@ def probe(
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Local copies of the sources, laid out DIR/<dataset>/<original file name>."),
+        typer.Option("--data-dir", help="Local copies of the sources, laid out `DIR/<dataset>/<original file name>`."),
     ] = None,
     data: Annotated[
         Path | None, typer.Option("--data", help="A custom task: any vector file or CSV with lon/lat.")
@@ -66,15 +66,15 @@ def probe(
 
     Every model is compared with baselines (raw coordinates, spherical harmonics alone), on random or
     continent hold-out splits, over several seeds. Writes OUT/results.json, OUT/results.csv and
-    OUT/maps/<task>.png, and prints a table per task (and a mean-rank summary for several tasks).
+    `OUT/maps/<task>.png`, and prints a table per task (and a mean-rank summary for several tasks).
 
     Examples:
 
-      satclip probe --task air-temperature --model satclip-resnet50-l10
+        satclip probe --task air-temperature --model satclip-resnet50-l10
 
-      satclip probe --task all --model my-run/checkpoints/last.ckpt --probe linear --probe mlp
+        satclip probe --task all --model my-run/checkpoints/last.ckpt --probe linear --probe mlp
 
-      satclip probe --data stations.gpkg --target yield --split holdout-africa --few-shot 0.05
+        satclip probe --data stations.gpkg --target yield --split holdout-africa --few-shot 0.05
     """
     from satclip_cli.probing import probe_run
 

@@ -133,20 +133,20 @@ def sample(
 ) -> None:
     """Sample Sentinel-2 L2A patches (12 bands, uint16, 10 m) around places on land, S2-100K style.
 
-    Writes DIR/images/patch_<i>.tif, DIR/index.csv (fn,lon,lat, as the original S2-100K loader reads)
+    Writes `DIR/images/patch_<i>.tif`, DIR/index.csv (fn,lon,lat, as the original S2-100K loader reads)
     and DIR/index.parquet (GeoParquet with provenance). Only the window of each band is read (HTTP range
     requests). Re-running the same command resumes; errors are retried, then skipped and listed in
     DIR/sampling/failures-*.jsonl.
 
     Examples:
 
-      satclip sample --n 100000 --out s2-100k --workers 16
+        satclip sample --n 100000 --out s2-100k --workers 16
 
-      satclip sample --n 2000 --bbox 5 45 11 48 --out alps --start 2023-06-01 --end 2023-09-30
+        satclip sample --n 2000 --bbox 5 45 11 48 --out alps --start 2023-06-01 --end 2023-09-30
 
-      satclip sample --n 1000 --out ds --shard 2/4   (one of four array jobs)
+        satclip sample --n 1000 --out ds --shard 2/4   (one of four array jobs)
 
-      satclip sample --source bluemarble --n 2000 --out demo   (no network; pip install 'satclip\\[demo]')
+        satclip sample --source bluemarble --n 2000 --out demo   (no network; pip install 'satclip[demo]')
     """
     from satclip_cli.sampling.retry import RetryPolicy
     from satclip_cli.sampling.sample_settings import DEFAULT_SIZES, SampleSettings

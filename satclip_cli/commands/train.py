@@ -89,11 +89,11 @@ def train(
 
     Examples:
 
-      satclip train --data s2-100k --out run1 --gpus 1
+        satclip train --data s2-100k --out run1 --gpus 1
 
-      satclip train --data s2-100k --out run2 --gpus 4 --nodes 2 --accumulate 4 -L 40
+        satclip train --data s2-100k --out run2 --gpus 4 --nodes 2 --accumulate 4 -L 40
 
-      satclip train --config my.yaml --cache-features
+        satclip train --config my.yaml --cache-features
     """
     from satclip_cli.training.train_config import TrainConfig
     from satclip_cli.training.training_job import train as run_training
@@ -124,7 +124,11 @@ def train(
         cache_views=cache_views,
         resume=resume or None,
     )
-    summary = run_training(settings, progress=not quiet)
+    summary = run_training(settings, progress=not quiet, notify=None if quiet else _print_to_stderr)
     if not quiet:
         for line in summary.lines():
             print(line, file=sys.stderr)
+
+
+def _print_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)

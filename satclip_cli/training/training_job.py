@@ -9,6 +9,7 @@ resumed run keeps the earlier logs), ``config.yaml`` (the settings of the run).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -294,8 +295,12 @@ def check_out_dir(config: TrainConfig) -> Path | None:
     return None
 
 
-def train(config: TrainConfig, progress: bool = True) -> TrainSummary:
-    """Run the training described by ``config``; returns where the checkpoints are."""
+def train(config: TrainConfig, progress: bool = True, notify: Callable[[str], None] | None = None) -> TrainSummary:
+    """Run the training described by ``config``; returns where the checkpoints are.
+
+    ``notify`` receives advice worth a line before training starts (e.g. a dataset whose encoding
+    makes the loader slow, see :func:`repack_advice`).
+    """
     import lightning.pytorch as pl
 
     from satclip_cli.training.datamodule import S2DataModule
@@ -326,6 +331,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainSummary:
         dataset=cached if cached is not None else patches,
     )
     trainer = build_trainer(config, progress=progress)
+    advice = None if config.cache_features else repack_advice(patches)
+    if advice and notify is not None:
+        notify(advice)
     _write_config(config)
     last = Path(config.out) / CHECKPOINT_DIR / LAST_CHECKPOINT
     try:
@@ -344,6 +352,20 @@ def train(config: TrainConfig, progress: bool = True) -> TrainSummary:
         epochs=trainer.current_epoch,
         steps=trainer.global_step,
         seconds=time.perf_counter() - start,
+    )
+
+
+def repack_advice(patches: Any) -> str | None:
+    """A hint to run ``satclip repack`` when the first patch of ``patches`` (an S2PatchDataset) decodes slowly."""
+    from satclip_cli.sampling.dataset_repack import slow_encoding_reason
+
+    first = patches.path(0)
+    reason = slow_encoding_reason(first)
+    if reason is None:
+        return None
+    return (
+        f"Note: the patches are stored with {reason} ({first.name}), which makes the loader slow on every epoch; "
+        f"`satclip repack {patches.root} -o NEW_DIR` writes a lossless copy that decodes several times faster."
     )
 
 

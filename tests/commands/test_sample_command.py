@@ -94,7 +94,8 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_dataset(stac_catalog_facto
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     out = tmp_path / "ds"
     with FlakyProxy(catalog.stac_url, delay=0.05) as slow_stac:
-        process = start_cli(sample_args(slow_stac.url, out, 30, "--workers", "2", *bbox_args(catalog)))
+        # far more patches than can be written before the signal lands, even on a loaded machine
+        process = start_cli(sample_args(slow_stac.url, out, 1000, "--workers", "2", *bbox_args(catalog)))
         wait_for_patches(out, 2, process)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
@@ -102,7 +103,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_dataset(stac_catalog_facto
     assert "Interrupted after writing" in stderr and "run the same command again to resume" in stderr
     assert "Traceback" not in stderr
     patches = assert_consistent(out)
-    assert 2 <= len(patches) < 30
+    assert 2 <= len(patches) < 1000
 
 
 @pytest.mark.parametrize(

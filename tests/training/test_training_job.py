@@ -10,7 +10,7 @@ import torch
 from satclip_cli.checkpoints import config_from_official_hparams, load_official_checkpoint
 from satclip_cli.location_encoder import build_location_encoder
 from satclip_cli.training.train_config import TrainConfig
-from satclip_cli.training.training_job import TrainingFailedError, train
+from satclip_cli.training.training_job import TrainingFailedError, repack_advice, train
 from satclip_cli.training.vision_encoders import build_vision_encoder, vision_encoder_from_hparams
 
 OFFICIAL_EXTRAS = {"eval_downstream", "air_temp_data_path", "election_data_path"}
@@ -47,7 +47,9 @@ def test_a_fixed_small_batch_is_overfitted(make_s2_dataset, tmp_path, tiny_confi
 
 
 def test_checkpoint_has_the_official_layout_and_embeds_like_the_model(dataset_dir, tmp_path, fixtures_dir, tiny_config):
-    summary = train(tiny_config(dataset_dir, tmp_path / "run", max_epochs=1), progress=False)
+    notes = []
+    summary = train(tiny_config(dataset_dir, tmp_path / "run", max_epochs=1), progress=False, notify=notes.append)
+    assert len(notes) == 1 and f"satclip repack {dataset_dir} -o" in notes[0]  # S2-100K's LZW files
     ours = torch.load(summary.last_checkpoint, weights_only=True)
     official = torch.load(fixtures_dir / "satclip_vit4w128_l10_closed.ckpt", weights_only=True)
 
@@ -171,3 +173,16 @@ def test_compiled_vision_encoder_trains_and_keeps_the_checkpoint_keys(make_s2_da
     # (about lr = 1e-4 per step) where compiled kernels round differently.
     for key, value in plain_state.items():
         torch.testing.assert_close(compiled_state[key], value, rtol=0, atol=2.5e-4 * plain.steps, msg=key)
+
+
+def test_repack_is_advised_for_s2_100k_files_only(make_s2_dataset, tmp_path):
+    from satclip_cli.sampling.dataset_repack import DatasetRepack
+    from satclip_cli.training.s2_dataset import S2PatchDataset
+
+    original = make_s2_dataset(tmp_path / "ds", count=2)
+    advice = repack_advice(S2PatchDataset(original))
+    assert advice is not None and "LZW compression, 512 x 512 px tiles on a 256 x 256 px patch" in advice
+    job = DatasetRepack(original, tmp_path / "fast")
+    job.prepare()
+    job.run()
+    assert repack_advice(S2PatchDataset(tmp_path / "fast")) is None
