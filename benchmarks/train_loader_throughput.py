@@ -15,9 +15,10 @@ symlinks to the 23 real 12-band patches of ``<repo>/../shared/data/s2_tiles`` re
 Measured per format in the same run, on the same files in the same (seeded) shuffled order, with the
 same ``--workers``, ``--batch-size``, and crop, alternating the loaders ``--repeats`` times:
 
-* ours, loader only: ``S2PatchDataset`` (rasterio read, uint16 kept) + ``DataLoader(collate_fn=
-  collate_patches)``: the images/s the loader hands to the training loop, whose augmentation runs on
-  the accelerator. The issue's target (>= 2x the original) is on this number.
+* ours, loader only: ``S2PatchDataset`` (rasterio read, uint16 kept, each patch decoded straight into
+  its batch's shared-memory buffer) + ``DataLoader(collate_fn=collate_patches)``: the images/s the
+  loader hands to the training loop, whose augmentation runs on the accelerator. The issue's target
+  (>= 2x the original) is on this number.
 * ours + augmentation on the CPU: the same plus ``BatchAugmentation(train=True)`` on each batch in
   the main process. Here the CPU stands in for the accelerator, so the augmentation competes with the
   workers for the same cores (on a GPU machine it costs the CPU nothing).

@@ -38,6 +38,7 @@ IMAGES_DIR = "images"
 BAND_COUNT = 12
 """S2-100K band order without B10: B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12."""
 PIXEL_DTYPES = ("uint16", "uint8")
+TORCH_PIXEL_DTYPES = {"uint16": torch.uint16, "uint8": torch.uint8}
 """uint16: Sentinel-2 reflectance x 10,000 (satclip sample, S2-100K); uint8: RGB (--source bluemarble)."""
 
 GDAL_READ_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
@@ -95,12 +96,34 @@ class S2PatchDataset(Dataset):
         sample["point"] = torch.from_numpy(self.points[index].copy())
         return sample
 
+    def __getitems__(self, indices: Sequence[int]) -> PatchBatch:
+        """The samples of a batch (the DataLoader calls this with a batch's indices).
+
+        Every image is decoded straight into one ``[B, C, H, W]`` buffer (in shared memory inside a
+        DataLoader worker), so :func:`collate_patches` hands that buffer on instead of stacking copies:
+        one allocation and no copy per batch. The samples are views into it.
+        """
+        if self.mode == "points" or self.patch_shape is None:
+            return PatchBatch(self[index] for index in indices)
+        points = _new_batch_tensor((len(indices), 2), torch.float64)
+        points.copy_(torch.from_numpy(self.points[np.asarray(indices, dtype=np.int64)]))
+        images = _new_batch_tensor((len(indices), *self.patch_shape), TORCH_PIXEL_DTYPES[str(self.pixel_dtype)])
+        for row, index in enumerate(indices):
+            self.read_image(index, out=images[row].numpy())
+        batch = PatchBatch({"image": images[row], "point": points[row]} for row in range(len(indices)))
+        batch.stacked = {"image": images, "point": points}
+        return batch
+
     def path(self, index: int) -> Path:
         """The patch file of sample ``index``."""
         return self.images_dir / str(self.filenames[index])
 
-    def read_image(self, index: int) -> np.ndarray:
-        """The pixels of patch ``index``: [C, H, W] as stored (12 bands uint16 reflectance x 10,000 for S2-100K)."""
+    def read_image(self, index: int, out: np.ndarray | None = None) -> np.ndarray:
+        """The pixels of patch ``index``: [C, H, W] as stored (12 bands uint16 reflectance x 10,000 for S2-100K).
+
+        With ``out`` (of the dataset's patch shape and dtype) the pixels are decoded into it. The band
+        count, size and dtype are checked against the first patch before decoding; InputError if they differ.
+        """
         import rasterio
         from rasterio.errors import RasterioError
 
@@ -112,23 +135,34 @@ class S2PatchDataset(Dataset):
                         f"{path} has {src.count} bands of {src.dtypes[0]}; expected uint16 (Sentinel-2 reflectance "
                         "x 10000) or uint8 (RGB) pixels"
                     )
-                image = src.read()
+                self._check_like_first(path, (src.count, src.height, src.width), np.dtype(src.dtypes[0]))
+                return src.read(out=out)
         except RasterioError as error:
             raise InputError(f"cannot read patch {path}: {' '.join(str(error).split())}") from None
-        if self.patch_shape is not None and image.shape[0] != self.patch_shape[0]:
+
+    def _check_like_first(self, path: Path, shape: tuple[int, int, int], dtype: np.dtype) -> None:
+        """InputError unless a patch of ``shape`` (bands, rows, cols) and ``dtype`` matches the first patch."""
+        if self.patch_shape is None:
+            return
+        first = self.path(0).name
+        if shape[0] != self.patch_shape[0]:
             raise InputError(
-                f"{path} has {image.shape[0]} bands but {self.path(0).name} has {self.patch_shape[0]}; "
+                f"{path} has {shape[0]} bands but {first} has {self.patch_shape[0]}; "
                 "all patches of a dataset must have the same bands"
             )
-        if self.pixel_dtype is not None and image.dtype != self.pixel_dtype:
-            raise InputError(f"{path} has {image.dtype} pixels but {self.path(0).name} has {self.pixel_dtype}")
-        if self.patch_shape is not None and image.shape != self.patch_shape:
-            first = self.path(0).name
+        if dtype != self.pixel_dtype:
+            raise InputError(f"{path} has {dtype} pixels but {first} has {self.pixel_dtype}")
+        if shape != self.patch_shape:
             raise InputError(
-                f"{path} is {image.shape[1]} x {image.shape[2]} px but {first} is "
+                f"{path} is {shape[1]} x {shape[2]} px but {first} is "
                 f"{self.patch_shape[1]} x {self.patch_shape[2]}; all patches of a dataset must have the same size"
             )
-        return image
+
+
+class PatchBatch(list):
+    """The samples of one batch (a list of sample dicts), with ``stacked``: the batch already stacked, or None."""
+
+    stacked: dict[str, torch.Tensor] | None = None
 
 
 def read_index(root: Path) -> tuple[list[str], np.ndarray]:
@@ -196,20 +230,29 @@ def check_images_present(images_dir: Path, filenames: Sequence[str], index: Path
 def collate_patches(samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Stack samples into ``{"image": [B, 12, H, W] torch.uint16, "point": [B, 2] torch.float64}``.
 
-    In a DataLoader worker the batch is stacked straight into shared memory (as ``default_collate``
-    does), so it reaches the main process without another copy. ``"image"`` is absent in points mode.
+    A :class:`PatchBatch` from :meth:`S2PatchDataset.__getitems__` is already stacked and is passed on
+    as it is. Otherwise, in a DataLoader worker the batch is stacked straight into shared memory (as
+    ``default_collate`` does), so it reaches the main process without another copy. ``"image"`` is
+    absent in points mode.
     """
+    if isinstance(samples, PatchBatch) and samples.stacked is not None:
+        return samples.stacked
     batch = {}
-    in_worker = torch.utils.data.get_worker_info() is not None
     for key in samples[0]:
         tensors = [sample[key] for sample in samples]
-        out = None
-        if in_worker:
-            first = tensors[0]
-            storage = first._typed_storage()._new_shared(len(tensors) * first.numel(), device=first.device)
-            out = first.new(storage).resize_(len(tensors), *first.shape)
+        out = _new_batch_tensor((len(tensors), *tensors[0].shape), tensors[0].dtype)
         batch[key] = torch.stack(tensors, out=out)
     return batch
+
+
+def _new_batch_tensor(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised tensor of ``shape``; in shared memory inside a DataLoader worker (no copy to the main
+    process), ordinary memory elsewhere."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    numel = int(np.prod(shape))
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(numel, device="cpu")
+    return torch.empty(0, dtype=dtype).new(storage).view(shape)
 
 
 def split_indices(n: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

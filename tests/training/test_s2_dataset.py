@@ -45,6 +45,28 @@ def test_points_mode_reads_no_images(dataset_dir):
     assert list(batch) == ["point"] and batch["point"].shape == (5, 2)
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_batched_reads_decode_into_one_buffer_and_match_per_sample_reads(dataset_dir, workers):
+    from torch.utils.data import DataLoader, Subset
+
+    dataset = S2PatchDataset(dataset_dir)
+    subset = Subset(dataset, [3, 17, 0, 22, 9, 4, 11])  # the training split wraps the dataset like this
+    loader = DataLoader(subset, batch_size=3, num_workers=workers, collate_fn=collate_patches)
+    batches = list(loader)
+    assert [len(batch["image"]) for batch in batches] == [3, 3, 1]
+    images = torch.cat([batch["image"] for batch in batches])
+    points = torch.cat([batch["point"] for batch in batches])
+    expected = collate_patches([dataset[i] for i in subset.indices])  # one sample at a time, then stacked
+    assert images.dtype == torch.uint16 and torch.equal(images, expected["image"])
+    assert points.dtype == torch.float64 and torch.equal(points, expected["point"])
+
+    batch = dataset.__getitems__([5, 6])
+    stacked = collate_patches(batch)
+    assert stacked["image"].shape == (2, 12, 256, 256)
+    assert batch[1]["image"].data_ptr() == stacked["image"][1].data_ptr()  # samples are views, nothing copied
+    assert torch.equal(batch[0]["image"], dataset[5]["image"]) and torch.equal(batch[1]["point"], dataset[6]["point"])
+
+
 def test_collate_stacks_uint16_without_losing_high_values():
     images = [torch.full((12, 4, 4), value, dtype=torch.uint16) for value in (0, 32768, 65535)]
     batch = collate_patches([{"image": image, "point": torch.zeros(2, dtype=torch.float64)} for image in images])
@@ -123,6 +145,8 @@ def test_patches_of_the_wrong_kind_fail_when_read(dataset_dir):
         dataset[5]
     with pytest.raises(InputError, match=r"has 3 bands but patch_445.tif has 12; all patches of a dataset"):
         dataset[6]
+    with pytest.raises(InputError, match=r"is 16 x 16 px but"):
+        dataset.__getitems__([4, 5])  # batched reads check before decoding into the batch buffer
     wrong_type = dataset_dir / "images" / index["fn"][7]
     wrong_type.unlink()
     with rasterio.open(wrong_type, "w", count=12, **{**profile, "dtype": "float32"}) as dst:
