@@ -7,9 +7,11 @@ the rest inside its function, so that ``satclip --help`` stays fast.
 import typer
 
 from satclip_cli.commands import demo, embed, export, models, probe, repack, sample, train
+from satclip_cli.commands.error_handling import OneLineUsageErrors
 
 app = typer.Typer(
     name="satclip",
+    cls=OneLineUsageErrors,
     help=(
         "SatCLIP global location embeddings: sample Sentinel-2 patches, pretrain a "
         "location encoder, embed points and rasters, and probe downstream tasks. "
