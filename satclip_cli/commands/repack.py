@@ -29,7 +29,7 @@ def repack(
 
     Lossless: pixels, CRS, transform, band names and tags are kept, and every new file is read back
     and compared before it replaces anything. S2-100K's own files (LZW, one 512 px tile per 256 px
-    patch) become ZSTD, one tile per band: about 3.7x faster to decode and 40 % smaller. `satclip
+    patch) become ZSTD, one tile per band: about 3.7x faster to decode and 37 % smaller. `satclip
     sample` already writes this encoding. Re-running the same command resumes.
 
     Examples:

@@ -4,13 +4,14 @@ S2-100K as published stores each 256 x 256 px patch with LZW + horizontal predic
 tile, so every read decodes four times the pixels; training reads every patch once per epoch (500
 epochs for the released models). :class:`DatasetRepack` rewrites the patches listed in a dataset's
 ``index.csv`` in :data:`~satclip_cli.sampling.patch_writer.PATCH_ENCODING` (what ``satclip sample``
-writes): on the 23 real S2-100K patches ~3.7x faster to decode and ~40 % smaller. Pixels, CRS,
+writes): on the 23 real S2-100K patches ~3.7x faster to decode and 37 % smaller. Pixels, CRS,
 transform, nodata, band descriptions and dataset tags are kept; every new file is read back and
 compared with the original before it takes the original's place.
 
 Either into a new folder ``out`` (the other files of the dataset folder — ``index.csv``, ``index.parquet``,
 ``sampling/`` — are copied once every patch is done, so an unfinished ``out`` is no dataset yet), or in
-place (each file replaced atomically by its checked copy). Re-running resumes: done files are skipped.
+place (each file replaced atomically by its checked copy; a symbolic link is replaced by the new file
+and its target left as it is). Re-running resumes: done files are skipped.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -20,6 +20,9 @@ from satclip_cli.checkpoints import official_location_hparams
 from satclip_cli.errors import InputError, SatclipError
 from satclip_cli.location_encoder import LocationEncoderConfig, build_location_encoder
 from satclip_cli.training.train_config import TrainConfig
+
+if TYPE_CHECKING:
+    from satclip_cli.training.s2_dataset import S2PatchDataset
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
@@ -331,7 +334,7 @@ def train(config: TrainConfig, progress: bool = True, notify: Callable[[str], No
         dataset=cached if cached is not None else patches,
     )
     trainer = build_trainer(config, progress=progress)
-    advice = None if config.cache_features else repack_advice(patches)
+    advice = None if config.cache_features or _global_rank_from_env() != 0 else repack_advice(patches)
     if advice and notify is not None:
         notify(advice)
     _write_config(config)
@@ -355,7 +358,7 @@ def train(config: TrainConfig, progress: bool = True, notify: Callable[[str], No
     )
 
 
-def repack_advice(patches: Any) -> str | None:
+def repack_advice(patches: S2PatchDataset) -> str | None:
     """A hint to run ``satclip repack`` when the first patch of ``patches`` (an S2PatchDataset) decodes slowly."""
     from satclip_cli.sampling.dataset_repack import slow_encoding_reason
 

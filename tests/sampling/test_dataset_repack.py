@@ -146,3 +146,17 @@ def test_a_missing_dataset_or_patch_is_a_clear_error(copied_dataset, tmp_path):
         DatasetRepack(copied_dataset, tmp_path / "out").prepare()
     with pytest.raises(InputError, match="at least 1"):
         DatasetRepack(copied_dataset, tmp_path / "out", workers=0)
+
+
+def test_in_place_replaces_a_link_and_leaves_its_target(copied_dataset, tmp_path):
+    target = tmp_path / "elsewhere.tif"
+    link = copied_dataset / "images" / "patch_445.tif"
+    link.rename(target)
+    link.symlink_to(target)
+    before = target.read_bytes()
+    job = DatasetRepack(copied_dataset, None)
+    job.prepare()
+    job.run()
+    assert not link.is_symlink() and PatchEncodingInfo.read(link).is_ours()
+    assert target.read_bytes() == before
+    assert_same_patch(target, link)
