@@ -29,7 +29,7 @@ def demo(
     """Run the whole pipeline offline: sample Blue Marble patches, train a location encoder on the CPU,
     embed example points and a world raster (with a PCA picture), and probe it against baselines.
 
-    Needs the demo extra: pip install 'satclip[demo]'. About 5-10 minutes on 2 CPU cores.
+    Needs the demo extra: pip install 'satclip[demo]'. About a minute on 2 CPU cores.
     Re-running continues where it stopped.
     """
     from satclip_cli.demo import DemoOptions, run_demo
