@@ -38,8 +38,9 @@ IMAGES_DIR = "images"
 BAND_COUNT = 12
 """S2-100K band order without B10: B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12."""
 PIXEL_DTYPES = ("uint16", "uint8")
-TORCH_PIXEL_DTYPES = {"uint16": torch.uint16, "uint8": torch.uint8}
 """uint16: Sentinel-2 reflectance x 10,000 (satclip sample, S2-100K); uint8: RGB (--source bluemarble)."""
+TORCH_PIXEL_DTYPES = {"uint16": torch.uint16, "uint8": torch.uint8}
+"""The torch dtype a batch of each of :data:`PIXEL_DTYPES` is decoded into."""
 
 GDAL_READ_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
 """Open a patch without listing its folder for side-car files (S2-100K's images/ holds 100,000 files)."""
@@ -103,7 +104,7 @@ class S2PatchDataset(Dataset):
         DataLoader worker), so :func:`collate_patches` hands that buffer on instead of stacking copies:
         one allocation and no copy per batch. The samples are views into it.
         """
-        if self.mode == "points" or self.patch_shape is None:
+        if self.patch_shape is None:  # points mode: no images to decode
             return PatchBatch(self[index] for index in indices)
         points = _new_batch_tensor((len(indices), 2), torch.float64)
         points.copy_(torch.from_numpy(self.points[np.asarray(indices, dtype=np.int64)]))
