@@ -109,13 +109,12 @@ class PatchEncodingInfo:
 
     def is_ours(self) -> bool:
         """Whether this is :data:`PATCH_ENCODING` with our tile size (what a repack writes)."""
-        rows, cols = self.shape
-        block = block_size(rows, cols)
+        block = block_size(*self.shape)
         return (
             self.compression == PATCH_ENCODING["compress"].upper()
             and self.interleave == PATCH_ENCODING["interleave"].upper()
             and self.predictor == 1
-            and self.block == (min(block, rows), min(block, cols))
+            and self.block == (block, block)
         )
 
 

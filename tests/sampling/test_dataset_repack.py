@@ -160,3 +160,13 @@ def test_in_place_replaces_a_link_and_leaves_its_target(copied_dataset, tmp_path
     assert not link.is_symlink() and PatchEncodingInfo.read(link).is_ours()
     assert target.read_bytes() == before
     assert_same_patch(target, link)
+
+
+@pytest.mark.parametrize("size", [8, 40, 256, 300])
+def test_every_patch_size_we_write_is_recognised_as_done(tmp_path, size):
+    from satclip_cli.sampling.patch_writer import write_patch
+
+    path = tmp_path / "p.tif"
+    transform = (10.0, 0.0, 500_000.0, 0.0, -10.0, 4_000_000.0)
+    write_patch(path, np.ones((3, size, size), np.uint16), "EPSG:32633", transform, {}, band_names=(None,) * 3)
+    assert PatchEncodingInfo.read(path).is_ours()  # else an in-place repack would redo it on every run
