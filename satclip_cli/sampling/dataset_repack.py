@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from satclip_cli.atomic_output import atomic_output
 from satclip_cli.errors import InputError
 from satclip_cli.sampling.patch_writer import (
     PATCH_ENCODING,
@@ -268,7 +269,8 @@ class DatasetRepack:
             if entry.is_dir():
                 shutil.copytree(entry, target, dirs_exist_ok=True)
             else:
-                _copy_atomically(entry, target)
+                with atomic_output(target, overwrite=True) as tmp:
+                    shutil.copy2(entry, tmp)
 
 
 def _has_our_encoding(path: Path) -> bool:
@@ -278,9 +280,3 @@ def _has_our_encoding(path: Path) -> bool:
         return PatchEncodingInfo.read(path).is_ours()
     except RasterioError:
         return False  # re-encoding it will report the error
-
-
-def _copy_atomically(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.partial")
-    shutil.copy2(source, tmp)
-    os.replace(tmp, target)
