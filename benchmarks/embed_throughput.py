@@ -16,8 +16,8 @@ import time
 import numpy as np
 import torch
 
-from satclip_cli.inference import DTYPES, make_embed_fn
-from satclip_cli.location_encoder import build_location_encoder
+from satclip_cli.models.inference import DTYPES, make_embed_fn
+from satclip_cli.models.location_encoder import build_location_encoder
 
 
 def random_points(n: int, seed: int = 0) -> np.ndarray:

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from satclip_cli.inference import make_embed_fn
-from satclip_cli.location_encoder import build_location_encoder
-from satclip_cli.raster_embedding import embed_raster
-from satclip_cli.raster_grid import RasterGrid
+from satclip_cli.embedding.raster import embed_raster
+from satclip_cli.geo.raster_grid import RasterGrid
+from satclip_cli.models.inference import make_embed_fn
+from satclip_cli.models.location_encoder import build_location_encoder
 
 
 def main() -> None:

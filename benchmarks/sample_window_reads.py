@@ -13,7 +13,7 @@ flips; 20/60 m bands take every 2nd/6th pixel of the patch. So the compression r
 not of noise. There is no SCL asset (``satclip sample`` reads SCL only with ``--max-cloud-fraction``).
 Building the COGs is timed separately and is not part of any measurement.
 
-The COGs are served by ``tests/sampling/range_http_server.py`` (HTTP range requests, counts body bytes) and
+The COGs are served by ``tests/support/range_http_server.py`` (HTTP range requests, counts body bytes) and
 the item by ``rustac serve`` (STAC API). Measured, in the same run:
 
 * windowed, ``satclip sample``: a whole ``SamplingJob`` (STAC search, windowed reads of the 12 bands,
@@ -55,22 +55,22 @@ import rasterio
 from affine import Affine
 from pyproj import Transformer
 
-from satclip_cli.sampling.patch_reader import read_patch
-from satclip_cli.sampling.patch_window import window_around
+from satclip_cli.dataset.sentinel2 import BAND_RESOLUTION_M, S2_BANDS
+from satclip_cli.sampling.config import SampleSettings
+from satclip_cli.sampling.job import RunOptions, SamplingJob
+from satclip_cli.sampling.reader import read_patch
 from satclip_cli.sampling.remote_reads import REMOTE_GDAL_OPTIONS
 from satclip_cli.sampling.retry import RetryPolicy
-from satclip_cli.sampling.sample_settings import SampleSettings
-from satclip_cli.sampling.sampling_job import RunOptions, SamplingJob
 from satclip_cli.sampling.scene_item import SceneItem
-from satclip_cli.sampling.sentinel2 import BAND_RESOLUTION_M, S2_BANDS
+from satclip_cli.sampling.window import window_around
 
 REPO = Path(__file__).resolve().parents[1]
 TILES_DIR = REPO.parent / "shared" / "data" / "s2_tiles"
-sys.path.insert(0, str(REPO / "tests" / "sampling"))
+sys.path.insert(0, str(REPO))  # the loopback servers of tests/support
 
-from range_http_server import RangeHTTPServer  # noqa: E402
-from rustac_server import RustacError, RustacServer  # noqa: E402
-from s2_stac_fixture import (  # noqa: E402
+from tests.support.range_http_server import RangeHTTPServer  # noqa: E402
+from tests.support.rustac_server import RustacError, RustacServer  # noqa: E402
+from tests.support.s2_stac_fixture import (  # noqa: E402
     COG_MEDIA_TYPE,
     LICENSE_LINK,
     STAC_EXTENSIONS,

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from scipy.special import sph_harm_y
 
-from satclip_cli.positional_encoding.legacy_harmonics import legacy_spherical_harmonics
-from satclip_cli.positional_encoding.spherical_harmonics import spherical_harmonics
+from satclip_cli.models.positional_encoding.legacy_harmonics import legacy_spherical_harmonics
+from satclip_cli.models.positional_encoding.spherical_harmonics import spherical_harmonics
 
 
 def random_points(n: int, seed: int = 0) -> np.ndarray:

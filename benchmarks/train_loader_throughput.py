@@ -52,9 +52,9 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from satclip_cli.sampling.dataset_repack import repack_patch
-from satclip_cli.training.batch_augmentations import BatchAugmentation
-from satclip_cli.training.s2_dataset import S2PatchDataset, collate_patches
+from satclip_cli.dataset.repack import repack_patch
+from satclip_cli.dataset.torch_dataset import S2PatchDataset, collate_patches
+from satclip_cli.training.augmentations import BatchAugmentation
 
 REPO = Path(__file__).resolve().parents[1]
 TILES_DIR = REPO.parent / "shared" / "data" / "s2_tiles"

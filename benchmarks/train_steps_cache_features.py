@@ -51,7 +51,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import Dataset
 
-from satclip_cli.training.train_config import TrainConfig
+from satclip_cli.training.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 TILES_DIR = REPO.parent / "shared" / "data" / "s2_tiles"
@@ -170,9 +170,9 @@ def main() -> None:
     for name in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
-    from satclip_cli.training.s2_dataset import S2PatchDataset
-    from satclip_cli.training.training_job import build_module, feature_cache_dataset
-    from satclip_cli.training.vision_encoders import apply_head, backbone_features
+    from satclip_cli.dataset.torch_dataset import S2PatchDataset
+    from satclip_cli.models.vision.encoders import apply_head, backbone_features
+    from satclip_cli.training.job import build_module, feature_cache_dataset
 
     tmp = Path(tempfile.mkdtemp(prefix="satclip-cache-bench-"))
     try:

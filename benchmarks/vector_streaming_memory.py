@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from satclip_cli.checkpoints import save_location_encoder
-from satclip_cli.location_encoder import build_location_encoder
+from satclip_cli.models.checkpoints import save_location_encoder
+from satclip_cli.models.location_encoder import build_location_encoder
 
 
 def write_points(path: Path, rows: int) -> None:

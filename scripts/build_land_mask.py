@@ -14,7 +14,7 @@ Method: every 5' cell of the output covers exactly 10 x 10 source cells (row ``r
 ``10 r .. 10 r + 9``, i.e. latitudes 90 - (r + 1) / 12 .. 90 - r / 12 degrees); it is land when at least
 half (50 of 100) of its source cells are land (majority rule, ties to land). The result is a
 4320 x 2160 grid, row 0 = northernmost (90 deg N .. 89 deg 55' N), column 0 = 180 deg W, written in the
-format documented in :mod:`satclip_cli.land_mask` and checked against known land and ocean points.
+format documented in :mod:`satclip_cli.geo.land_mask` and checked against known land and ocean points.
 
 Reproducibility: the payload (header + packed bits) is a pure function of the source; the gzip wrapper
 has a zero timestamp, no file name and a fixed level, so two runs give identical bytes (given the same
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from satclip_cli.land_mask import MASK_FILENAME, LandMask
+from satclip_cli.geo.land_mask import MASK_FILENAME, LandMask
 
 SOURCE_CELLS_PER_DEGREE = 120  # 30 arc-seconds
 TARGET_CELLS_PER_DEGREE = 12  # 5 arc-minutes

@@ -1,6 +1,5 @@
 """Shared test fixtures: paths to the read-only reference data beside the checkout."""
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,10 +8,9 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
-# The loopback STAC/COG servers and their fixtures (tests/sampling/loopback_fixtures.py) serve the
+# The loopback STAC/COG servers and their fixtures (tests/support/loopback_fixtures.py) serve the
 # sampling tests and the `satclip sample` command tests alike.
-sys.path.insert(0, str(Path(__file__).resolve().parent / "sampling"))
-pytest_plugins = ["loopback_fixtures"]
+pytest_plugins = ["tests.support.loopback_fixtures"]
 
 
 @pytest.fixture(scope="session")

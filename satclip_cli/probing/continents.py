@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from satclip_cli.coordinates import validate_lonlat
+from satclip_cli.geo.coordinates import validate_lonlat
 from satclip_cli.probing.tasks import polygon_index, read_polygons
 
 COUNTRIES_FILE = ("natural_earth", "ne_110m_admin_0_countries.geojson")
-"""The ``(dataset, filename)`` of the country polygons, see :mod:`satclip_cli.probing.task_data`."""
+"""The ``(dataset, filename)`` of the country polygons, see :mod:`satclip_cli.probing.downloads`."""
 
 CONTINENTS = (
     "Africa",
@@ -70,7 +70,7 @@ def continent_of(
     Args:
         lonlat: float ``[N, 2]`` (lon, lat) degrees.
         data_dir: local copies (``data_dir/natural_earth/ne_110m_admin_0_countries.geojson``), else the
-            file is downloaded once, see :func:`~satclip_cli.probing.task_data.fetch`.
+            file is downloaded once, see :func:`~satclip_cli.probing.downloads.fetch`.
         max_distance_km: points outside every country and farther than this from all of them get
             ``"Seven seas (open ocean)"``; None (default) always uses the nearest country.
 

@@ -10,14 +10,14 @@ Where the points come from:
 * sampled tasks (``elevation``, ``countries``, ``biomes``, ``ecoregions``, ``land-ocean``,
   ``checkerboard``): ``n_points`` area-uniform points (longitude uniform, sin(latitude) uniform),
   on land (the packaged 5' land mask) unless stated, drawn from
-  :func:`~satclip_cli.sampling.point_sampling.point_rng` ``(seed, <task stream>, 0)``: the same
+  :func:`~satclip_cli.geo.sphere_sampling.point_rng` ``(seed, <task stream>, 0)``: the same
   (task, seed, n_points) always gives the same points, and different tasks draw independent points.
   Polygon tasks label each point with the polygon containing it (shapely ``STRtree``; boundary points
   count as inside; where polygons overlap the first in file order wins); points in no polygon (coasts
   the simplified polygons miss, lakes, which the land mask counts as land) are dropped and counted.
 
 Classification tasks drop classes with fewer than 2 points (a stratified split needs 2) and report them.
-Source files come through :func:`satclip_cli.probing.task_data.fetch` (downloaded once, or ``data_dir``).
+Source files come through :func:`satclip_cli.probing.downloads.fetch` (downloaded once, or ``data_dir``).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from satclip_cli.coordinates import validate_lonlat
 from satclip_cli.errors import InputError
-from satclip_cli.probing.task_data import fetch
+from satclip_cli.geo.coordinates import validate_lonlat
+from satclip_cli.probing.downloads import fetch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,7 +71,7 @@ class TaskSpec:
         units: units of the regression target ("" for classification).
         type: ``"regression"`` or ``"classification"``.
         metrics: metric names, the primary one first (names as in ``probe_report``).
-        files: ``(dataset, filename)`` pairs it reads through :func:`~satclip_cli.probing.task_data.fetch`.
+        files: ``(dataset, filename)`` pairs it reads through :func:`~satclip_cli.probing.downloads.fetch`.
         default_n_points: points drawn by default for sampled tasks; None for fixed tables.
         available: False for tasks registered but not implemented yet (see ``note``).
         note: caveats: how this version differs from the paper's, or why it is unavailable.
@@ -392,7 +392,7 @@ def load_task(
     Args:
         name: a key of :data:`TASKS`.
         data_dir: folder with local copies laid out as ``data_dir/<dataset>/<file>``; None downloads
-            (once) into the cache, see :func:`~satclip_cli.probing.task_data.fetch`.
+            (once) into the cache, see :func:`~satclip_cli.probing.downloads.fetch`.
         n_points: points to draw for sampled tasks (default :attr:`TaskSpec.default_n_points`); fewer
             may be returned after dropping points in no polygon or rare classes. Ignored by fixed tables.
         seed: seed of the point sampling (ignored by fixed tables).
@@ -503,7 +503,7 @@ def _polygon_task(dataset: str, filename: str, column: str, encoding: str | None
 
 
 def _load_land_ocean(spec: TaskSpec, data_dir: DataDir, n: int, seed: int) -> TaskData:
-    from satclip_cli.land_mask import load_land_mask
+    from satclip_cli.geo.land_mask import load_land_mask
 
     mask = load_land_mask()
     lonlat = sample_points(spec.name, n, seed, land_only=False)
@@ -561,7 +561,7 @@ def load_custom_task(
 ) -> TaskData:
     """A task from any vector file or table: one point per row, the target from ``target_column``.
 
-    The file is read with :func:`satclip_cli.vector_input.open_point_source`: any OGR vector format,
+    The file is read with :func:`satclip_cli.geo.vector_input.open_point_source`: any OGR vector format,
     GeoParquet, or CSV/TSV with lon/lat columns (detected by name, or ``lon_col``/``lat_col``) or WKT.
     Points are used as they are; polygons and lines give one representative point inside/on them.
 
@@ -584,7 +584,7 @@ def load_custom_task(
     """
     import pandas as pd
 
-    from satclip_cli.vector_input import open_point_source
+    from satclip_cli.geo.vector_input import open_point_source
 
     path = Path(path)
     if type is not None and type not in TASK_TYPES:
@@ -682,12 +682,12 @@ def _label_strings(series: pd.Series) -> np.ndarray:
 def sample_points(task: str, n: int, seed: int, *, land_only: bool) -> np.ndarray:
     """``n`` area-uniform points for ``task``, reproducible from (task, seed).
 
-    The generator is :func:`~satclip_cli.sampling.point_sampling.point_rng` ``(seed, crc32(task), 0)``.
+    The generator is :func:`~satclip_cli.geo.sphere_sampling.point_rng` ``(seed, crc32(task), 0)``.
 
     Returns:
         float64 ``[n, 2]`` (lon, lat) degrees.
     """
-    from satclip_cli.sampling.point_sampling import SamplingArea, point_rng
+    from satclip_cli.geo.sphere_sampling import SamplingArea, point_rng
 
     stream = zlib.crc32(task.encode()) & 0x7FFFFFFF
     return SamplingArea(land_only=land_only).draw(point_rng(seed, stream, 0), n)
@@ -893,7 +893,7 @@ def read_polygons(
     """The polygons of a registered vector file and one attribute of each.
 
     Args:
-        dataset, filename: the file, fetched with :func:`~satclip_cli.probing.task_data.fetch`.
+        dataset, filename: the file, fetched with :func:`~satclip_cli.probing.downloads.fetch`.
         column: the attribute to return (e.g. ``"ADM0_A3"``).
         data_dir: local copies, else downloaded once.
         encoding: attribute encoding for files that do not declare one (``"latin1"`` for RESOLVE).
@@ -947,6 +947,6 @@ def _valid_polygons(geoms: np.ndarray) -> np.ndarray:
 
 def _point_coordinates(geoms: np.ndarray) -> np.ndarray:
     """float64 ``[N, 2]`` (x, y) of point geometries (a representative point for anything else)."""
-    from satclip_cli.vector_input import representative_points
+    from satclip_cli.geo.vector_input import representative_points
 
     return representative_points(np.asarray(geoms, dtype=object))

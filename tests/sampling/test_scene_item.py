@@ -2,9 +2,9 @@ import json
 
 import pytest
 
+from satclip_cli.dataset.sentinel2 import S2_BANDS, SCL_ASSET
 from satclip_cli.errors import InputError
 from satclip_cli.sampling.scene_item import SceneItem
-from satclip_cli.sampling.sentinel2 import S2_BANDS, SCL_ASSET
 
 PC_ITEM = "pc_item_S2B_MSIL2A_20220612T182919_R027_T24XWR_20220613T123251.json"
 

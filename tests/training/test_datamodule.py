@@ -8,10 +8,10 @@ import pytest
 import rasterio
 import torch
 
+from satclip_cli.dataset.torch_dataset import split_indices
 from satclip_cli.errors import InputError
-from satclip_cli.training.batch_augmentations import BatchAugmentation
+from satclip_cli.training.augmentations import BatchAugmentation
 from satclip_cli.training.datamodule import S2DataModule
-from satclip_cli.training.s2_dataset import split_indices
 
 
 def test_train_batches_are_full_shuffled_and_seeded(dataset_dir):
@@ -88,8 +88,8 @@ def test_a_batch_larger_than_the_training_split_is_an_input_error(dataset_dir):
 
 def test_dataset_and_augmentation_modules_do_not_import_lightning():
     code = (
-        "import sys; import satclip_cli.training, satclip_cli.training.s2_dataset, "
-        "satclip_cli.training.batch_augmentations; print('lightning' in sys.modules)"
+        "import sys; import satclip_cli.training, satclip_cli.dataset.torch_dataset, "
+        "satclip_cli.training.augmentations; print('lightning' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

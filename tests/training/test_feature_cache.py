@@ -13,7 +13,10 @@ import pytest
 import torch
 from torch import nn
 
-from satclip_cli.training.batch_augmentations import EARTH_RADIUS_KM, AugmentationParams, BatchAugmentation
+from satclip_cli.dataset.torch_dataset import S2PatchDataset, collate_patches
+from satclip_cli.models.vision.encoders import apply_head, backbone_features, build_vision_encoder
+from satclip_cli.training.augmentations import EARTH_RADIUS_KM, AugmentationParams, BatchAugmentation
+from satclip_cli.training.config import TrainConfig
 from satclip_cli.training.feature_cache import (
     DIHEDRAL_VIEWS,
     CachedFeatureDataset,
@@ -23,9 +26,6 @@ from satclip_cli.training.feature_cache import (
     dihedral_view,
 )
 from satclip_cli.training.lightning_module import SatCLIPLightningModule
-from satclip_cli.training.s2_dataset import S2PatchDataset, collate_patches
-from satclip_cli.training.train_config import TrainConfig
-from satclip_cli.training.vision_encoders import apply_head, backbone_features, build_vision_encoder
 
 VISION = "moco-resnet18"
 CROP = 64
@@ -131,7 +131,7 @@ def reference_input(dataset: S2PatchDataset, augment: BatchAugmentation) -> torc
 @pytest.fixture(scope="module")
 def module() -> SatCLIPLightningModule:
     """The LightningModule ``satclip train`` builds for a tiny frozen-ResNet-18 config (jitter 1 km)."""
-    from satclip_cli.training.training_job import build_module
+    from satclip_cli.training.job import build_module
 
     torch.manual_seed(1)
     return build_module(TrainConfig().override(**TINY_MODULE))
@@ -362,7 +362,7 @@ def test_cached_feature_dataset_items_and_batches(cache):
 
 
 def test_a_dataset_with_the_same_file_names_but_other_points_is_not_served_a_stale_cache(module, tiles_dir, tmp_path):
-    from satclip_cli.training.training_job import feature_cache_dataset
+    from satclip_cli.training.job import feature_cache_dataset
 
     first_points = pd.read_csv(tiles_dir / "index.csv")[["lon", "lat"]].iloc[:3]
     moved = first_points.assign(lat=first_points["lat"] / 2)  # e.g. a corrected index.csv, or another folder

@@ -1,0 +1,126 @@
+"""``satclip embed``: location embeddings for vector files, or rasters of embeddings."""
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from satclip_cli.cli.error_handling import user_errors_exit
+from satclip_cli.cli.options import DEFAULT_MODEL, Device, ModelOption, Output, Overwrite, Quiet
+from satclip_cli.errors import InputError
+
+
+class PolygonMode(StrEnum):
+    representative = "representative"
+    mean = "mean"
+
+
+class SHMethod(StrEnum):
+    exact = "exact"
+    legacy = "legacy"
+
+
+class DType(StrEnum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+@user_errors_exit
+def embed(
+    input_path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="INPUT",
+            help="Points or polygons: GeoPackage, GeoJSON, Shapefile, GeoParquet, FlatGeobuf, or CSV with lon/lat "
+            "columns. Omit it to embed a raster grid (--bbox/--resolution or --like).",
+        ),
+    ] = None,
+    output: Output = ...,
+    model: ModelOption = DEFAULT_MODEL,
+    sh: Annotated[
+        SHMethod | None,
+        typer.Option(
+            "--sh",
+            help="Spherical-harmonics evaluation. Default: 'legacy' for official analytic checkpoints with L > 10 "
+            "(reproduces the released models), else 'exact'.",
+        ),
+    ] = None,
+    device: Device = "auto",
+    dtype: Annotated[DType, typer.Option("--dtype", help="Model precision.")] = DType.float32,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Points per model call.")] = 16384,
+    lon_col: Annotated[str | None, typer.Option("--lon-col", help="Longitude column of a CSV (auto-detected).")] = None,
+    lat_col: Annotated[str | None, typer.Option("--lat-col", help="Latitude column of a CSV (auto-detected).")] = None,
+    layer: Annotated[str | None, typer.Option("--layer", help="Layer of a multi-layer file (default: first).")] = None,
+    polygon_mode: Annotated[
+        PolygonMode,
+        typer.Option(
+            "--polygon-mode",
+            help="Non-point geometries: embed a representative point, or the mean over --samples points inside.",
+        ),
+    ] = PolygonMode.representative,
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Points per polygon for --polygon-mode mean.")] = 16,
+    wide: Annotated[bool, typer.Option("--wide", help="GeoParquet: one column per dimension (emb_000...).")] = False,
+    bbox: Annotated[
+        tuple[float, float, float, float] | None,
+        typer.Option("--bbox", metavar="W S E N", help="Raster extent, in the units of --crs (default lon/lat)."),
+    ] = None,
+    resolution: Annotated[
+        float | None, typer.Option("--resolution", help="Raster pixel size, in the units of --crs (degrees).")
+    ] = None,
+    like: Annotated[
+        Path | None, typer.Option("--like", help="Copy the grid (CRS, extent, size) of this raster.")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option("--crs", help="CRS of --bbox/--resolution, e.g. EPSG:3035 (default EPSG:4326).")
+    ] = None,
+    preview: Annotated[
+        Path | None, typer.Option("--preview", help="Also write a PNG of the first 3 PCA components as RGB.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for polygon sampling.")] = 0,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Embed points or polygons of a vector file, or every pixel centre of a raster grid.
+
+    Vector output by extension: .parquet (GeoParquet: input columns + 'embedding'), .csv, .npy.
+    Raster output: a float32 Cloud-Optimized GeoTIFF with one band per embedding dimension.
+
+    Examples:
+
+        satclip embed cities.gpkg -o cities.parquet
+
+        satclip embed stations.csv --lon-col x --lat-col y -o stations.csv --model satclip-vit16-l40
+
+        satclip embed --bbox -180 -90 180 90 --resolution 0.5 -o world.tif --preview world.png
+    """
+    from satclip_cli.embedding import job as embedding_jobs
+
+    raster = bbox is not None or like is not None or resolution is not None
+    if raster and input_path is not None:
+        raise InputError("give either INPUT (vector) or --bbox/--resolution/--like (raster), not both")
+    if not raster and input_path is None:
+        raise InputError("give an INPUT file, or --bbox W S E N with --resolution (or --like) for a raster")
+
+    if input_path is not None and not input_path.exists():
+        raise InputError(f"input file {input_path} not found")
+
+    def warn(message: str) -> None:
+        print(f"Warning: {message}", file=sys.stderr)
+
+    runner = embedding_jobs.EmbeddingRunner.create(
+        model, sh_method=sh.value if sh else None, device=device, dtype=dtype.value, batch_size=batch_size
+    )
+    if raster:
+        summary = runner.embed_raster(
+            output, bbox=bbox, resolution=resolution, like=like, crs=crs, preview=preview,
+            overwrite=overwrite, progress=not quiet,
+        )  # fmt: skip
+    else:
+        summary = runner.embed_vector(
+            input_path, output, lon_col=lon_col, lat_col=lat_col, layer=layer, polygon_mode=polygon_mode.value,
+            samples=samples, wide=wide, seed=seed, overwrite=overwrite, progress=not quiet, on_warning=warn,
+        )  # fmt: skip
+    if not quiet:
+        print(summary, file=sys.stderr)

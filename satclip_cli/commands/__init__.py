@@ -1,1 +1,0 @@
-"""One thin module per ``satclip`` subcommand: parse and validate options, call the library."""

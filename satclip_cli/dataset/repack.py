@@ -1,0 +1,282 @@
+"""Re-encode a dataset's patches, losslessly, in the encoding the training loader decodes fastest.
+
+S2-100K as published stores each 256 x 256 px patch with LZW + horizontal predictor in one 512 x 512 px
+tile, so every read decodes four times the pixels; training reads every patch once per epoch (500
+epochs for the released models). :class:`DatasetRepack` rewrites the patches listed in a dataset's
+``index.csv`` in :data:`~satclip_cli.dataset.patch_encoding.PATCH_ENCODING` (what ``satclip sample``
+writes): on the 23 real S2-100K patches ~3.7x faster to decode and 37 % smaller. Pixels, CRS,
+transform, nodata, band descriptions and dataset tags are kept; every new file is read back and
+compared with the original before it takes the original's place.
+
+Either into a new folder ``out`` (the other files of the dataset folder — ``index.csv``, ``index.parquet``,
+``sampling/`` — are copied once every patch is done, so an unfinished ``out`` is no dataset yet), or in
+place (each file replaced atomically by its checked copy; a symbolic link is replaced by the new file
+and its target left as it is). Re-running resumes: done files are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from satclip_cli.dataset.patch_encoding import (
+    PATCH_ENCODING,
+    PatchVerificationError,
+    block_size,
+    remove_partial_patches,
+    write_patch,
+)
+from satclip_cli.dataset.torch_dataset import GDAL_READ_OPTIONS, IMAGES_DIR, check_images_present, read_index
+from satclip_cli.errors import InputError
+from satclip_cli.utils.atomic_output import atomic_output
+
+FAST_COMPRESSIONS = ("ZSTD", "DEFLATE", "NONE")
+"""Compressions that decode quickly enough that a repack would gain little (given tiles fitting the patch)."""
+
+
+@dataclass
+class RepackSummary:
+    """What a repack did: counts of files and bytes before/after (of the files re-encoded in this run)."""
+
+    total: int = 0
+    repacked: int = 0
+    skipped: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    seconds: float = 0.0
+    out_dir: Path | None = None
+    interrupted: bool = False
+
+    def lines(self) -> list[str]:
+        verb = "Interrupted after re-encoding" if self.interrupted else "Re-encoded"
+        lines = [f"{verb} {self.repacked:,} of {self.total:,} patches in {self.seconds:.0f} s -> {self.out_dir}"]
+        if self.skipped:
+            lines.append(f"{self.skipped:,} were done already (an earlier run)")
+        if self.repacked:
+            change = 100 * (self.bytes_after / self.bytes_before - 1) if self.bytes_before else 0.0
+            lines.append(
+                f"Size of the re-encoded patches: {self.bytes_before / 1e6:,.1f} MB -> "
+                f"{self.bytes_after / 1e6:,.1f} MB ({change:+.0f} %)"
+            )
+        if self.interrupted:
+            lines.append("Run the same command again to finish; done files are kept.")
+        return lines
+
+
+@dataclass(frozen=True)
+class PatchEncodingInfo:
+    """How a GeoTIFF patch is stored, as GDAL reports it: what decides its decoding speed."""
+
+    compression: str
+    """Upper case, e.g. "LZW", "ZSTD", "NONE"."""
+    predictor: int
+    """1 none, 2 horizontal, 3 floating point."""
+    interleave: str
+    """"BAND" or "PIXEL"."""
+    block: tuple[int, int]
+    """Tile (or strip) shape (rows, cols), px."""
+    shape: tuple[int, int]
+    """Patch shape (rows, cols), px."""
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> PatchEncodingInfo:
+        import rasterio
+
+        with rasterio.Env(**GDAL_READ_OPTIONS), rasterio.open(path) as src:
+            structure = src.tags(ns="IMAGE_STRUCTURE")
+            return cls(
+                compression=(structure.get("COMPRESSION") or "NONE").upper(),
+                predictor=int(structure.get("PREDICTOR", 1)),
+                interleave=(structure.get("INTERLEAVE") or "PIXEL").upper(),
+                block=tuple(src.block_shapes[0]),  # type: ignore[arg-type]
+                shape=(src.height, src.width),
+            )
+
+    def slow_reason(self) -> str | None:
+        """Why decoding is slower than it needs to be, or None: a compression other than ZSTD/DEFLATE/none
+        (e.g. LZW), or tiles (strips) holding more than twice the patch's pixels (padding decoded on every read)."""
+        reasons = []
+        if self.compression not in FAST_COMPRESSIONS:
+            reasons.append(f"{self.compression} compression")
+        (block_rows, block_cols), (rows, cols) = self.block, self.shape
+        if block_rows * block_cols > 2 * rows * cols:
+            reasons.append(f"{block_cols} x {block_rows} px tiles on a {cols} x {rows} px patch")
+        return ", ".join(reasons) or None
+
+    def is_ours(self) -> bool:
+        """Whether this is :data:`PATCH_ENCODING` with our tile size (what a repack writes)."""
+        block = block_size(*self.shape)
+        return (
+            self.compression == PATCH_ENCODING["compress"].upper()
+            and self.interleave == PATCH_ENCODING["interleave"].upper()
+            and self.predictor == 1
+            and self.block == (block, block)
+        )
+
+
+def slow_encoding_reason(path: str | os.PathLike) -> str | None:
+    """Why decoding the patch at ``path`` is slower than it needs to be (see
+    :meth:`PatchEncodingInfo.slow_reason`), or None; None also for a file that cannot be read."""
+    from rasterio.errors import RasterioError
+
+    try:
+        return PatchEncodingInfo.read(path).slow_reason()
+    except RasterioError:
+        return None
+
+
+def repack_patch(source: str, target: str) -> tuple[int, int]:
+    """Re-encode the patch ``source`` as ``target`` (may be the same path), checked; returns (bytes before, after).
+
+    Raises :class:`InputError` (one line) when ``source`` cannot be read or its copy does not read back
+    identically; ``target`` is then untouched.
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    before = os.path.getsize(source)
+    try:
+        with rasterio.Env(**GDAL_READ_OPTIONS):
+            with rasterio.open(source) as src:
+                pixels = src.read()
+                crs = src.crs.to_wkt() if src.crs else None
+                transform = tuple(src.transform)[:6]
+                tags = src.tags()
+                descriptions = src.descriptions
+                nodata = src.nodata
+            write_patch(
+                Path(target),
+                pixels,
+                crs,
+                transform,  # type: ignore[arg-type]
+                tags,
+                band_names=descriptions,
+                dtype=str(pixels.dtype),
+                nodata=nodata,
+                verify=True,
+            )
+    except RasterioError as error:
+        raise InputError(f"cannot re-encode patch {source}: {' '.join(str(error).split())}") from None
+    except PatchVerificationError as error:
+        raise InputError(f"{error}; {source} is untouched") from None
+    return before, os.path.getsize(target)
+
+
+def _repack_pair(pair: tuple[str, str]) -> tuple[int, int]:
+    return repack_patch(*pair)
+
+
+class DatasetRepack:
+    """Re-encode the patches of the dataset folder ``source`` into ``out`` (a new folder), or in place.
+
+    ``workers`` processes re-encode in parallel (1: in this process). Call :meth:`prepare` (checks,
+    raises :class:`InputError`), then :meth:`run`.
+    """
+
+    def __init__(self, source: str | os.PathLike, out: str | os.PathLike | None, workers: int = 1) -> None:
+        if workers < 1:
+            raise InputError(f"--workers must be at least 1, got {workers}")
+        self.source = Path(source)
+        self.out = Path(out) if out is not None else self.source
+        self.in_place = out is None
+        self.workers = workers
+        self.filenames: list[str] = []
+        self.summary = RepackSummary(out_dir=self.out)
+
+    def prepare(self) -> None:
+        """Check the source dataset and the target folder; raises InputError with one line."""
+        self.filenames, _ = read_index(self.source)
+        check_images_present(self.source / IMAGES_DIR, self.filenames, self.source / "index.csv")
+        if not self.in_place:
+            if self.out.exists() and self.out.resolve() == self.source.resolve():
+                raise InputError(f"the output {self.out} is the dataset itself; use --in-place to re-encode it there")
+            if self.out.resolve().is_relative_to(self.source.resolve()):
+                raise InputError(f"the output {self.out} is inside the dataset {self.source}; choose another folder")
+            if self.out.exists() and not self.out.is_dir():
+                raise InputError(f"the output {self.out} is a file; give a folder")
+            index = self.out / "index.csv"
+            if index.is_file() and index.read_bytes() != (self.source / "index.csv").read_bytes():
+                raise InputError(f"{self.out} holds another dataset (its index.csv differs from the source's)")
+            try:
+                (self.out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise InputError(f"cannot create {self.out / IMAGES_DIR}: {error.strerror}") from None
+        self.summary.total = len(self.filenames)
+
+    def pending(self) -> list[str]:
+        """File names (as in the index) still to re-encode. In place, this opens every patch once."""
+        if self.in_place:
+            return [name for name in self.filenames if not _has_our_encoding(self.source / IMAGES_DIR / name)]
+        return [name for name in self.filenames if not (self.out / IMAGES_DIR / name).is_file()]
+
+    def run(self, pending: list[str] | None = None, on_progress: Callable[[int], None] | None = None) -> RepackSummary:
+        """Re-encode ``pending`` (default :meth:`pending`); into a new folder, once no patch is left to do,
+        copy the other dataset files."""
+        start = time.perf_counter()
+        pending = self.pending() if pending is None else pending
+        self.summary.skipped = self.summary.total - len(pending)
+        self._clean_leftovers()
+        try:
+            for before, after in self._repack_all(pending):
+                self.summary.repacked += 1
+                self.summary.bytes_before += before
+                self.summary.bytes_after += after
+                if on_progress is not None:
+                    on_progress(1)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            raise
+        finally:
+            self.summary.seconds = time.perf_counter() - start
+        if not self.in_place and not self.pending():
+            self._copy_dataset_files()
+        return self.summary
+
+    def _pairs(self, pending: list[str]) -> Iterator[tuple[str, str]]:
+        for name in pending:
+            target = self.out / IMAGES_DIR / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            yield str(self.source / IMAGES_DIR / name), str(target)
+
+    def _repack_all(self, pending: list[str]) -> Iterator[tuple[int, int]]:
+        if self.workers == 1 or len(pending) < 2:
+            yield from map(_repack_pair, self._pairs(pending))
+            return
+        executor = ProcessPoolExecutor(self.workers)
+        try:
+            yield from executor.map(_repack_pair, self._pairs(pending), chunksize=8)
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _clean_leftovers(self) -> None:
+        """Remove temporary files of an interrupted run from every folder patches are written to."""
+        folders = {(self.out / IMAGES_DIR / name).parent for name in self.filenames}
+        for folder in folders:
+            if folder.is_dir():
+                remove_partial_patches(folder)
+
+    def _copy_dataset_files(self) -> None:
+        """Copy everything of the source folder but ``images/`` (index files, sampling records) into ``out``."""
+        for entry in sorted(self.source.iterdir()):
+            if entry.name == IMAGES_DIR:
+                continue
+            target = self.out / entry.name
+            if entry.is_dir():
+                shutil.copytree(entry, target, dirs_exist_ok=True)
+            else:
+                with atomic_output(target, overwrite=True) as tmp:
+                    shutil.copy2(entry, tmp)
+
+
+def _has_our_encoding(path: Path) -> bool:
+    from rasterio.errors import RasterioError
+
+    try:
+        return PatchEncodingInfo.read(path).is_ours()
+    except RasterioError:
+        return False  # re-encoding it will report the error

@@ -1,0 +1,395 @@
+"""Area-uniform random (lon, lat) points on the sphere, optionally restricted to a bbox, a region and land.
+
+Points are uniform with respect to area on the sphere: longitude uniform, sin(latitude) uniform.
+A :class:`SamplingArea` draws candidates area-uniformly in a lon/lat window (the bbox, narrowed to
+the region's extent) and keeps those inside the bbox, the region polygons and, with ``land_only``,
+the packaged 5' land mask (:mod:`satclip_cli.geo.land_mask`); the kept points are therefore
+area-uniform within the intersection. All coordinates are (lon, lat) degrees in EPSG:4326, in that
+order, with longitudes in [-180, 180].
+
+:func:`point_rng` gives each (seed, dataset index, attempt) its own random generator, so the point
+drawn for an index does not depend on which worker draws it or in which order.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from satclip_cli.errors import InputError
+from satclip_cli.geo.coordinates import wrap_longitude
+from satclip_cli.geo.land_mask import LandMask, load_land_mask
+
+#: Candidates per batch are adapted to the acceptance rate seen so far, within these bounds.
+MIN_BATCH = 64
+MAX_BATCH = 1 << 18
+#: :meth:`SamplingArea.draw` gives up once this many candidates gave an acceptance rate below
+#: :data:`MIN_ACCEPTANCE` (an empty area: a bbox over the ocean with ``land_only``, a bbox missing the region).
+GIVE_UP_AFTER = 1_000_000
+MIN_ACCEPTANCE = 1e-5
+
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+#: Tolerance in degrees for region coordinates just beyond +-180 / +-90 after reprojection.
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    """A lon/lat box in degrees: longitudes ``west..east`` (eastwards), latitudes ``south..north``.
+
+    ``west > east`` means the box crosses the antimeridian (``170,-10,-170,10`` spans 20 degrees of
+    longitude around 180). ``-180,-90,180,90`` is the whole globe.
+
+    Raises:
+        InputError: on a non-finite value, a longitude outside [-180, 180], a latitude outside [-90, 90],
+            ``south >= north`` or an empty longitude range (``west == east``).
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def __post_init__(self) -> None:
+        values = (self.west, self.south, self.east, self.north)
+        if not all(math.isfinite(v) for v in values):
+            raise InputError(f"bbox {self} has a non-finite value; expected W,S,E,N in degrees")
+        for name in ("west", "east"):
+            if not -180.0 <= getattr(self, name) <= 180.0:
+                raise InputError(
+                    f"bbox {name} longitude {getattr(self, name):g} is outside [-180, 180] (order W,S,E,N)"
+                )
+        for name in ("south", "north"):
+            if not -90.0 <= getattr(self, name) <= 90.0:
+                raise InputError(f"bbox {name} latitude {getattr(self, name):g} is outside [-90, 90] (order W,S,E,N)")
+        if self.south >= self.north:
+            raise InputError(f"bbox south ({self.south:g}) must be less than north ({self.north:g}) (order W,S,E,N)")
+        if self.lon_span <= 0.0:
+            raise InputError(f"bbox {self} has no width: west and east are the same meridian")
+
+    @classmethod
+    def parse(cls, text: str) -> BoundingBox:
+        """Parse ``"W,S,E,N"`` (degrees; ``W > E`` crosses the antimeridian).
+
+        Raises:
+            InputError: if ``text`` is not four comma-separated numbers forming a valid box.
+        """
+        try:
+            values = [float(part) for part in str(text).split(",")]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise InputError(f"bbox must be four comma-separated numbers W,S,E,N in degrees, got {text!r}")
+        return cls(*values)
+
+    def __str__(self) -> str:
+        return f"{self.west:g},{self.south:g},{self.east:g},{self.north:g}"
+
+    @property
+    def crosses_antimeridian(self) -> bool:
+        """Whether the box runs eastwards across 180 degrees (``west > east``)."""
+        return self.west > self.east
+
+    @property
+    def lon_span(self) -> float:
+        """Width in degrees of longitude, in (0, 360]."""
+        return self.east - self.west + (360.0 if self.crosses_antimeridian else 0.0)
+
+    def lon_intervals(self) -> list[tuple[float, float]]:
+        """The box's longitudes as one or two (west, east) intervals that do not cross the antimeridian."""
+        if self.crosses_antimeridian:
+            return [(self.west, 180.0), (-180.0, self.east)]
+        return [(self.west, self.east)]
+
+    def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Whether points lie in the box (edges included).
+
+        Args:
+            lon, lat: float arrays of the same shape, degrees; longitudes in [-180, 180].
+
+        Returns:
+            bool array of that shape.
+        """
+        in_lat = (lat >= self.south) & (lat <= self.north)
+        if self.crosses_antimeridian:
+            return in_lat & ((lon >= self.west) | (lon <= self.east))
+        return in_lat & (lon >= self.west) & (lon <= self.east)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` points uniform with respect to area on the sphere inside the box.
+
+        Returns:
+            float64 ``[n, 2]`` (lon, lat) degrees, longitudes in [-180, 180].
+        """
+        u = rng.random((n, 2))
+        lon = wrap_longitude(self.west + self.lon_span * u[:, 0])
+        low, high = math.sin(math.radians(self.south)), math.sin(math.radians(self.north))
+        lat = np.clip(np.degrees(np.arcsin(low + (high - low) * u[:, 1])), self.south, self.north)
+        return np.column_stack([lon, lat])
+
+
+GLOBE = BoundingBox(-180.0, -90.0, 180.0, 90.0)
+"""The whole sphere."""
+
+
+class SamplingArea:
+    """Where points are drawn: the intersection of a bbox, region polygons and (optionally) land.
+
+    Args:
+        bbox: restrict to this box; ``None`` means the whole globe.
+        region: restrict to this shapely (Multi)Polygon in EPSG:4326 (lon, lat) degrees, longitudes
+            within [-180, 180]; ``None`` means no restriction.
+        land_only: keep only points in land cells of the 5' land mask.
+        region_name: how :meth:`describe` names the region (e.g. its file name).
+        land_mask: the mask for ``land_only`` (default: the packaged one, :func:`load_land_mask`).
+
+    Raises:
+        InputError: if the region is not polygonal, is empty, is not in lon/lat degrees, or does not
+            overlap the bbox.
+        LandMaskError: if ``land_only`` and the packaged mask is missing.
+    """
+
+    def __init__(
+        self,
+        bbox: BoundingBox | None = None,
+        region: BaseGeometry | None = None,
+        *,
+        land_only: bool = False,
+        region_name: str | None = None,
+        land_mask: LandMask | None = None,
+    ) -> None:
+        self.bbox = bbox
+        self.region = region
+        self.region_name = region_name
+        self.land_only = land_only
+        if land_only and land_mask is None:
+            land_mask = load_land_mask()
+        self.land_mask = land_mask if land_only else None
+        self.window = _sampling_window(bbox or GLOBE, region)
+        """Candidates are drawn area-uniformly in this box, which covers the area."""
+        if region is not None:
+            shapely.prepare(region)
+
+    @classmethod
+    def from_options(cls, bbox: str | None, region_path: Path | None, land_only: bool) -> SamplingArea:
+        """The area for the ``--bbox W,S,E,N``, ``--region FILE`` and ``--land-only`` options.
+
+        Raises:
+            InputError: on a bad bbox or an unusable region file (see :func:`read_region`).
+        """
+        box = None if bbox is None else BoundingBox.parse(bbox)
+        region = None if region_path is None else read_region(region_path)
+        name = None if region_path is None else Path(region_path).name
+        return cls(box, region, land_only=land_only, region_name=name)
+
+    def describe(self) -> str:
+        """One line for ``--dry-run``, e.g. ``land points (5′ mask) within bbox -10,35,30,60``."""
+        what = "points"
+        if self.land_mask is not None:
+            what = f"land points ({self.land_mask.resolution_deg * 60:g}′ mask)"
+        limits = []
+        if self.bbox is not None:
+            limits.append(f"bbox {self.bbox}")
+        if self.region is not None:
+            parts = shapely.get_num_geometries(self.region)
+            limits.append(f"region {self.region_name or 'polygons'} ({parts} polygon{'s' if parts != 1 else ''})")
+        where = f"within {' and '.join(limits)}" if limits else "anywhere on the globe"
+        return f"area-uniform {what} {where}"
+
+    def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Whether points are in the area.
+
+        Args:
+            lon, lat: float64 ``[n]`` degrees, longitudes in [-180, 180].
+
+        Returns:
+            bool ``[n]``.
+        """
+        keep = np.ones(np.shape(lon), dtype=bool) if self.bbox is None else self.bbox.contains(lon, lat)
+        if self.land_mask is not None:
+            index = np.flatnonzero(keep)
+            keep[index] = self.land_mask.is_land(lon[index], lat[index])
+        if self.region is not None:
+            index = np.flatnonzero(keep)
+            keep[index] = shapely.contains_xy(self.region, lon[index], lat[index])
+        return keep
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` points area-uniform in the area, by rejection from :attr:`window` in vectorised batches.
+
+        The result depends only on the state of ``rng`` and ``n``.
+
+        Returns:
+            float64 ``[n, 2]`` (lon, lat) degrees, longitudes in [-180, 180].
+
+        Raises:
+            InputError: if the area is (nearly) empty: after :data:`GIVE_UP_AFTER` candidates, fewer than a
+                fraction :data:`MIN_ACCEPTANCE` fell inside it.
+        """
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        out = np.empty((n, 2), dtype=np.float64)
+        filled = proposed = accepted = 0
+        while filled < n:
+            rate = (accepted + 1) / (proposed + 1)
+            batch = min(MAX_BATCH, max(MIN_BATCH, math.ceil(1.25 * (n - filled) / rate)))
+            candidates = self.window.draw(rng, batch)
+            inside = candidates[self.contains(candidates[:, 0], candidates[:, 1])]
+            take = min(len(inside), n - filled)
+            out[filled : filled + take] = inside[:take]
+            filled += take
+            proposed += batch
+            accepted += len(inside)
+            if filled < n and proposed >= GIVE_UP_AFTER and accepted < MIN_ACCEPTANCE * proposed:
+                raise InputError(
+                    f"cannot sample {self.describe()}: only {accepted} of {proposed:,} random candidates fell inside; "
+                    "the area is empty or too small (e.g. a bbox over the ocean with --land-only, or a bbox that "
+                    "misses the region)"
+                )
+        return out
+
+
+def point_rng(seed: int, index: int, attempt: int) -> np.random.Generator:
+    """The random generator for dataset ``index``, try number ``attempt``, of a run with ``seed``.
+
+    Built from ``np.random.SeedSequence([seed, index, attempt])``: the same triple always gives the
+    same stream, independently of workers, sharding or the order of the draws.
+
+    Raises:
+        InputError: if any of the three is negative.
+    """
+    values = (int(seed), int(index), int(attempt))
+    if min(values) < 0:
+        raise InputError(f"seed, index and attempt must be non-negative integers, got {values}")
+    return np.random.default_rng(np.random.SeedSequence(list(values)))
+
+
+def read_region(path: Path) -> BaseGeometry:
+    """The union of the polygons in a vector file, in EPSG:4326 (lon, lat) degrees.
+
+    Reads any format geopandas reads (GeoPackage, GeoJSON, Shapefile, ...), reprojects to EPSG:4326
+    (a file without a CRS is taken to be in EPSG:4326, with an ``AssumedCRSWarning``), keeps the
+    Polygon and MultiPolygon features (invalid ones repaired with ``make_valid``) and unions them.
+
+    Raises:
+        InputError: if the file is missing or unreadable, cannot be reprojected, or has no polygons.
+    """
+    import geopandas as gpd
+
+    from satclip_cli.geo.vector_input import AssumedCRSWarning
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"region file {path} does not exist")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = gpd.read_file(path)
+    except Exception as error:  # pyogrio raises several error types
+        raise InputError(f"cannot read region file {path}: {_one_line(error)}") from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InputError(f"region file {path} has no geometry column")
+    if frame.crs is None:
+        warnings.warn(
+            f"{path.name} declares no CRS; assuming EPSG:4326 (lon, lat degrees)", AssumedCRSWarning, stacklevel=2
+        )
+    else:
+        try:
+            frame = frame.to_crs(4326)
+        except Exception as error:  # pyproj errors
+            raise InputError(f"cannot reproject region file {path} to EPSG:4326: {_one_line(error)}") from None
+    geoms = frame.geometry.to_numpy()
+    geoms = geoms[~shapely.is_missing(geoms)]
+    types = shapely.get_type_id(geoms)
+    polygonal = geoms[np.isin(types, _POLYGONAL) & ~shapely.is_empty(geoms)]
+    if polygonal.size == 0:
+        kinds = ", ".join(shapely.GeometryType(t).name.title() for t in sorted(set(types.tolist())))
+        raise InputError(f"region file {path} has no Polygon or MultiPolygon features (found: {kinds or 'none'})")
+    invalid = ~shapely.is_valid(polygonal)
+    polygonal[invalid] = shapely.make_valid(polygonal[invalid])
+    polygons = _polygon_parts(polygonal)
+    if polygons.size == 0:
+        raise InputError(f"region file {path}: its polygons have no area")
+    return shapely.union_all(polygons)
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
+    """All non-empty Polygons inside ``geoms`` (multi-geometries and collections flattened)."""
+    parts = shapely.get_parts(geoms)
+    while True:
+        nested = shapely.get_type_id(parts) >= shapely.GeometryType.MULTIPOINT
+        if not nested.any():
+            break
+        parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
+    return parts[(shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(parts)]
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _sampling_window(bbox: BoundingBox, region: BaseGeometry | None) -> BoundingBox:
+    """The smallest box (latitude range x longitude arc) around the parts of ``region`` that overlap ``bbox``.
+
+    Built from the bounds of the region's parts, so a region with parts on both sides of the antimeridian
+    (Fiji, Russia) gets an arc across it rather than the whole -180..180 band.
+    """
+    if region is None:
+        return bbox
+    if shapely.get_type_id(region) not in _POLYGONAL or region.is_empty:
+        raise InputError(f"the region must be a non-empty Polygon or MultiPolygon, got {region.geom_type}")
+    bounds = shapely.bounds(shapely.get_parts(region))  # [k, 4] minx, miny, maxx, maxy
+    if not np.isfinite(bounds).all():
+        raise InputError("the region has non-finite coordinates")
+    lon_min, lat_min, lon_max, lat_max = bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()
+    if lon_min < -180.0 - _EPS or lon_max > 180.0 + _EPS or lat_min < -90.0 - _EPS or lat_max > 90.0 + _EPS:
+        raise InputError(
+            f"the region spans lon {lon_min:g}..{lon_max:g}, lat {lat_min:g}..{lat_max:g}, outside [-180, 180] x "
+            "[-90, 90]: it must be in EPSG:4326 degrees and split at the antimeridian"
+        )
+    south, north = np.maximum(bounds[:, 1], bbox.south), np.minimum(bounds[:, 3], bbox.north)
+    pieces, souths, norths = [], [], []
+    for west, east in bbox.lon_intervals():
+        piece_west, piece_east = np.maximum(bounds[:, 0], west), np.minimum(bounds[:, 2], east)
+        overlaps = (piece_west <= piece_east) & (south <= north)
+        pieces += zip(piece_west[overlaps].tolist(), piece_east[overlaps].tolist(), strict=True)
+        souths.append(south[overlaps])
+        norths.append(north[overlaps])
+    if not pieces:
+        raise InputError(
+            f"the region (lon {lon_min:g}..{lon_max:g}, lat {lat_min:g}..{lat_max:g}) is outside bbox {bbox}"
+        )
+    window_south, window_north = float(np.concatenate(souths).min()), float(np.concatenate(norths).max())
+    west, east = _covering_arc(pieces)
+    if west == east or window_south == window_north:
+        raise InputError(f"the region only touches bbox {bbox} along its edge")
+    return BoundingBox(west, window_south, east, window_north)
+
+
+def _covering_arc(intervals: list[tuple[float, float]]) -> tuple[float, float]:
+    """The shortest eastward longitude arc (west, east) covering all ``intervals``.
+
+    ``intervals`` are (west, east) degrees with ``-180 <= west <= east <= 180``; the arc crosses the
+    antimeridian (``west > east``) when leaving out the widest gap between the intervals does.
+    """
+    merged: list[list[float]] = []
+    for west, east in sorted(intervals):
+        if merged and west <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], east)
+        else:
+            merged.append([west, east])
+    arc = (merged[0][0], merged[-1][1])
+    widest_gap = merged[0][0] + 360.0 - merged[-1][1]  # the gap across the antimeridian
+    for before, after in zip(merged, merged[1:], strict=False):
+        if after[0] - before[1] > widest_gap:
+            widest_gap, arc = after[0] - before[1], (after[0], before[1])
+    return arc

@@ -1,0 +1,47 @@
+"""Usage errors and our own errors reach the user as one line and exit 2; help stays help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from satclip_cli.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "model.ckpt"], "Error: Missing option '--output' / '-o'. (see 'satclip export --help')"),
+        (["train", "--max-epochs", "many"], "Error: Invalid value for '--max-epochs'"),
+        (["embed", "--bogus"], "Error: No such option: --bogus"),
+        (["sample", "--source", "moon", "--out", "x"], "Error: Invalid value for '--source'"),
+        (["nosuch"], "Error: No such command 'nosuch'. (see 'satclip --help')"),
+        (["repack", "ds", "--workers", "0", "--in-place"], "Error: Invalid value for '--workers'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.startswith(message) and result.output.count("\n") == 1, result.output
+
+
+def test_usage_errors_are_one_line_from_the_installed_command_too():
+    result = subprocess.run([sys.executable, "-m", "satclip_cli", "export", "x.ckpt"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: Missing option '--output' / '-o'. (see 'python -m satclip_cli export --help')"
+    ]
+
+
+def test_no_arguments_and_help_still_print_help():
+    bare = runner.invoke(app, ["export"], env={"COLUMNS": "200"})
+    assert "Usage: satclip export" in bare.output and "Error" not in bare.output
+    helped = runner.invoke(app, ["sample", "--help"], env={"COLUMNS": "200"})
+    assert helped.exit_code == 0
+    # paragraphs of the docstring are reflowed, not cut at the source's line breaks
+    assert "DIR/index.csv (fn,lon,lat, as the original S2-100K loader reads) and DIR/index.parquet" in helped.output

@@ -1,0 +1,168 @@
+"""Exact spherical harmonics: against scipy, the official fixtures, dtypes and autograd."""
+
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from satclip_cli.models.positional_encoding.spherical_harmonics import (
+    CONVENTIONS,
+    degree_order_index,
+    spherical_harmonics,
+)
+
+
+@pytest.fixture(scope="module")
+def scipy_reference(fixtures_dir):
+    spec = importlib.util.spec_from_file_location("sh_scipy_reference", fixtures_dir / "sh_scipy_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def points(fixtures_dir) -> np.ndarray:
+    return np.load(fixtures_dir / "points.npy")
+
+
+def _lat_away_from_poles(points: np.ndarray, margin: float = 1e-3) -> np.ndarray:
+    """The official code rebuilds sin θ as sqrt(1 - cos²θ), inexact within ~1e-4° of a pole."""
+    return np.abs(points[:, 1]) < 90 - margin
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+@pytest.mark.parametrize("degree", [1, 3, 10, 40])
+def test_matches_scipy(scipy_reference, points, convention, degree):
+    subset = points[:300]
+    scipy_name = "analytic" if convention == "satclip" else convention
+    expected = scipy_reference.sh_features(subset, degree, scipy_name)
+    ours = spherical_harmonics(torch.from_numpy(subset), degree, convention).numpy()
+    assert ours.shape == (300, degree * degree)
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-11)
+
+
+def test_column_order_is_l_then_m():
+    assert degree_order_index(3) == [(0, 0), (1, -1), (1, 0), (1, 1), (2, -2), (2, -1), (2, 0), (2, 1), (2, 2)]
+
+
+@pytest.mark.parametrize(("convention", "fixture"), [("satclip", "sh_l10.npy"), ("closed-form", "sh_l10_closed.npy")])
+def test_matches_official_features_l10(fixtures_dir, points, convention, fixture):
+    official = np.load(fixtures_dir / fixture)
+    ours = spherical_harmonics(torch.from_numpy(points), 10, convention).numpy()
+    away = _lat_away_from_poles(points)
+    np.testing.assert_allclose(ours[away], official[away], rtol=0, atol=1e-10)
+    # Near the poles the official sqrt(1 - x²) loses precision (documented, up to ~2e-8).
+    np.testing.assert_allclose(ours, official, rtol=0, atol=5e-8)
+
+
+def test_matches_official_l40_where_official_is_accurate(fixtures_dir, points):
+    official = np.load(fixtures_dir / "sh_l40.npy")
+    subset = points[: official.shape[0]]
+    ours = spherical_harmonics(torch.from_numpy(subset), 40).numpy()
+    degrees = np.array([l for l, _ in degree_order_index(40)])
+    error = np.abs(ours - official)
+    away = _lat_away_from_poles(subset)
+    # l < 15: the official expansion is accurate to ~1e-11 (except at the poles, see above).
+    assert error[away][:, degrees < 15].max() <= 1e-8
+    # |lat| < 30°: the official cancellation stays below 4e-8 for every l < 40 (fixtures README).
+    low = np.abs(subset[:, 1]) < 30
+    assert error[low].max() <= 4e-8
+    assert error[np.abs(subset[:, 1]) < 20].max() <= 1e-8
+    accurate = low[:, None] | (degrees < 15)[None, :]
+    # ... and the official features really are wrong elsewhere (so this test can tell).
+    assert np.abs(ours - official)[~accurate].max() > 1e-2
+
+
+def test_orthonormal_features_are_orthonormal_on_the_sphere():
+    # Gauss-Legendre in cos(colatitude) x uniform longitudes integrates degree < 2L exactly.
+    degree = 6
+    nodes, weights = np.polynomial.legendre.leggauss(2 * degree)
+    lons = np.linspace(-180, 180, 4 * degree, endpoint=False)
+    lat = np.degrees(np.arcsin(nodes))
+    grid_lon, grid_lat = np.meshgrid(lons, lat)
+    w = np.repeat(weights, lons.size) * (2 * np.pi / lons.size)
+    lonlat = torch.from_numpy(np.stack([grid_lon.ravel(), grid_lat.ravel()], 1))
+    y = spherical_harmonics(lonlat, degree, "orthonormal").numpy()
+    gram = (y * w[:, None]).T @ y
+    np.testing.assert_allclose(gram, np.eye(degree * degree), atol=1e-12)
+
+
+def test_float32_agrees_with_float64(points):
+    y64 = spherical_harmonics(torch.from_numpy(points), 40)
+    y32 = spherical_harmonics(torch.from_numpy(points).float(), 40)
+    assert y32.dtype == torch.float32
+    # Relative to the feature scale (m = 0 columns reach ~9 near the poles at L = 40).
+    relative = (y32.double() - y64).abs() / (1 + y64.abs())
+    assert relative.max().item() < 5e-5
+
+
+def test_gradients_flow_and_match_finite_differences():
+    lonlat = torch.tensor([[12.5, 41.9], [-70.0, -33.4], [179.9, 89.0]], dtype=torch.float64, requires_grad=True)
+    y = spherical_harmonics(lonlat, 8, "orthonormal")
+    weights = torch.linspace(-1, 1, y.shape[1], dtype=torch.float64)
+    (y * weights).sum().backward()
+    assert torch.isfinite(lonlat.grad).all() and lonlat.grad.abs().sum() > 0
+    assert torch.autograd.gradcheck(lambda p: spherical_harmonics(p, 5), (lonlat.detach().clone().requires_grad_(),))
+
+
+def test_exact_at_poles_and_dateline():
+    lonlat = torch.tensor([[0.0, 90.0], [123.0, 90.0], [180.0, 10.0], [-180.0, 10.0]], dtype=torch.float64)
+    y = spherical_harmonics(lonlat, 10, "orthonormal")
+    # At the pole only m = 0 survives and the value does not depend on longitude.
+    np.testing.assert_allclose(y[0].numpy(), y[1].numpy(), atol=1e-14)
+    m_nonzero = np.array([m != 0 for _, m in degree_order_index(10)])
+    assert np.abs(y[0].numpy()[m_nonzero]).max() < 1e-14
+    # Y_l^0(north pole) = sqrt((2l+1)/4π)
+    expected = [math.sqrt((2 * l + 1) / (4 * math.pi)) for l in range(10)]
+    np.testing.assert_allclose(y[0].numpy()[[l * l + l for l in range(10)]], expected, rtol=1e-13)
+    # lon = ±180 is the same place.
+    np.testing.assert_allclose(y[2].numpy(), y[3].numpy(), atol=1e-13)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu(points):
+    cpu = spherical_harmonics(torch.from_numpy(points), 20)
+    gpu = spherical_harmonics(torch.from_numpy(points).cuda(), 20).cpu()
+    assert (cpu - gpu).abs().max() < 1e-10
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        spherical_harmonics(torch.zeros(3, 2), 0)
+    with pytest.raises(ValueError):
+        spherical_harmonics(torch.zeros(3, 3), 4)
+    with pytest.raises(ValueError):
+        spherical_harmonics(torch.zeros(3, 2), 4, "nonsense")
+
+
+@pytest.mark.parametrize("inference", [False, True])
+def test_many_chunks_in_threads_match_one_chunk(inference):
+    """Chunks run in worker threads; results must not depend on chunking or the caller's mode."""
+    from satclip_cli.models.positional_encoding.legacy_harmonics import legacy_spherical_harmonics
+
+    rng = np.random.default_rng(3)
+    lonlat = torch.from_numpy(np.stack([rng.uniform(-180, 180, 5000), rng.uniform(-90, 90, 5000)], 1))
+    with torch.inference_mode(inference):
+        chunked = spherical_harmonics(lonlat, 12, chunk_size=256)
+        whole = spherical_harmonics(lonlat, 12, chunk_size=10_000)
+        legacy_chunked = legacy_spherical_harmonics(lonlat, 12, chunk_size=256)
+    assert torch.equal(chunked, whole)
+    torch.testing.assert_close(legacy_chunked, whole, atol=1e-9, rtol=0)
+
+
+def test_writing_into_a_caller_buffer():
+    lonlat = torch.tensor([[10.0, 20.0], [-30.0, 60.0], [170.0, -89.0]], dtype=torch.float64)
+    buffer = torch.full((3, 49), float("nan"), dtype=torch.float64)
+    result = spherical_harmonics(lonlat, 7, out=buffer)
+    assert result.data_ptr() == buffer.data_ptr()
+    assert torch.equal(buffer, spherical_harmonics(lonlat, 7))
+    with pytest.raises(ValueError):
+        spherical_harmonics(lonlat, 7, out=torch.empty(3, 48, dtype=torch.float64))
+
+
+def test_empty_and_single_point_inputs():
+    assert spherical_harmonics(torch.zeros(0, 2, dtype=torch.float64), 5).shape == (0, 25)
+    one = spherical_harmonics(torch.tensor([[12.0, 34.0]], dtype=torch.float64), 40)
+    assert one.shape == (1, 1600) and torch.isfinite(one).all()

@@ -1,0 +1,42 @@
+"""Atomic outputs: renamed only on success; existing files are never damaged."""
+
+import pytest
+
+from satclip_cli.errors import InputError, OutputExistsError
+from satclip_cli.utils.atomic_output import atomic_output
+
+
+def test_success_renames_and_failure_leaves_nothing(tmp_path):
+    target = tmp_path / "out.csv"
+    with atomic_output(target) as tmp:
+        tmp.write_text("done")
+        assert not target.exists()
+    assert target.read_text() == "done"
+
+    with pytest.raises(RuntimeError), atomic_output(target, overwrite=True) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert target.read_text() == "done"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_existing_output_and_missing_folder(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("keep")
+    with pytest.raises(OutputExistsError), atomic_output(target):
+        pass
+    with pytest.raises(InputError, match="folder"), atomic_output(tmp_path / "missing" / "x.csv"):
+        pass
+    assert target.read_text() == "keep"
+
+
+def test_output_follows_the_umask(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "out.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
