@@ -14,7 +14,8 @@ try:  # typer (0.29, pinned) runs on its own vendored copy of click, whose excep
 except ImportError:  # pragma: no cover - typer releases that use click itself
     from click.exceptions import NoArgsIsHelpError, UsageError
 
-from satclip_cli.errors import SatclipError
+from satclip_cli.cli.options import flag_name
+from satclip_cli.errors import SatclipError, one_line
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -22,6 +23,8 @@ R = TypeVar("R")
 
 def user_errors_exit(func: Callable[P, R]) -> Callable[P, R]:
     """Decorate a command so a :class:`SatclipError` prints ``Error: <message>`` and exits 2.
+
+    Settings the message names are shown as their flags (:func:`~satclip_cli.cli.options.flag_name`).
 
     Ctrl-C exits with 130 and a short note. Other exceptions are bugs and keep their
     traceback.
@@ -32,8 +35,7 @@ def user_errors_exit(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except SatclipError as error:
-            message = " ".join(str(error).split())
-            print(f"Error: {message}", file=sys.stderr)
+            print(f"Error: {error.message_for(flag_name)}", file=sys.stderr)
             raise typer.Exit(code=error.exit_code) from None
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
@@ -65,7 +67,7 @@ def _one_line_usage_errors() -> Iterator[None]:
     except NoArgsIsHelpError:
         raise
     except UsageError as error:
-        message = " ".join(error.format_message().split())
+        message = one_line(error.format_message())
         where = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
         print(f"Error: {message}{where}", file=sys.stderr)
         raise typer.Exit(error.exit_code) from None

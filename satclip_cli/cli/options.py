@@ -27,3 +27,11 @@ ModelOption = Annotated[
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output file; its extension selects the format.")]
 
 DEFAULT_MODEL = "satclip-resnet50-l10"
+
+FLAGS_NOT_NAMED_AFTER_THEIR_SETTING: dict[str, str] = {}
+"""Setting -> flag, for the few flags that are not ``--`` + the setting's name with dashes."""
+
+
+def flag_name(setting: str) -> str:
+    """The flag that sets ``setting`` (``max_cloud`` -> ``--max-cloud``), for error messages."""
+    return FLAGS_NOT_NAMED_AFTER_THEIR_SETTING.get(setting, "--" + setting.replace("_", "-"))

@@ -8,14 +8,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from satclip_cli.errors import InputError, OutputExistsError
+from satclip_cli.errors import InputError, OutputExistsError, setting
 
 
 def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:
     """Refuse an existing output unless ``overwrite``; check the folder exists."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"output {path} already exists; pass --overwrite to replace it")
+        raise OutputExistsError(f"output {path} already exists; pass {setting('overwrite')} to replace it")
     if path.exists() and path.is_dir():
         raise InputError(f"output {path} is a directory")
     if not path.parent.exists():
