@@ -16,7 +16,7 @@ Building the COGs is timed separately and is not part of any measurement.
 The COGs are served by ``tests/support/range_http_server.py`` (HTTP range requests, counts body bytes) and
 the item by ``rustac serve`` (STAC API). Measured, in the same run:
 
-* windowed, ``satclip sample``: a whole ``SamplingJob`` (STAC search, windowed reads of the 12 bands,
+* windowed, ``satclip sample``: a whole sampling run (STAC search, windowed reads of the 12 bands,
   quality check, patch write) of ``--patches`` 256 x 256 px patches at random points inside the scene;
   seconds per patch = job wall time / patches written (includes the job's set-up and index writing).
 * windowed, ``read_patch`` only: the same windows (``window_around`` the job's patch centres) read again one
@@ -56,10 +56,9 @@ from affine import Affine
 from pyproj import Transformer
 
 from satclip_cli.dataset.sentinel2 import BAND_RESOLUTION_M, S2_BANDS
-from satclip_cli.sampling.config import SampleSettings
-from satclip_cli.sampling.job import RunOptions, SamplingJob
-from satclip_cli.sampling.reader import read_patch
-from satclip_cli.sampling.remote_reads import REMOTE_GDAL_OPTIONS
+from satclip_cli.sampling.config import RunOptions, SampleConfig, SampleSettings
+from satclip_cli.sampling.job import run as sample
+from satclip_cli.sampling.reader import REMOTE_GDAL_OPTIONS, read_patch
 from satclip_cli.sampling.retry import RetryPolicy
 from satclip_cli.sampling.scene_item import SceneItem
 from satclip_cli.sampling.window import window_around
@@ -281,7 +280,7 @@ def main() -> None:
             f"COG build: {build_seconds:.1f} s (not measured); 12 COGs {cog_bytes / MB:,.1f} MB "
             f"= {cog_bytes / pixels:.2f} bytes/pixel incl. overviews (raw uint16: 2)"
         )
-        band_threads = min(32, max(4, 4 * args.workers))  # as SamplingJob.run sizes its band pool
+        band_threads = min(32, max(4, 4 * args.workers))  # as the sampling job sizes its band pool
         print(
             f"{args.patches} patches of {PATCH_PX} x {PATCH_PX} px at 10 m, seed {args.seed}, "
             f"{args.workers} worker(s), {band_threads} band threads; every file read starts with a cold GDAL cache"
@@ -296,11 +295,9 @@ def main() -> None:
             land_only=False,
             stac_url=rustac.url,
         )
-        options = RunOptions(workers=args.workers, sign=False, progress=False, retry=RetryPolicy(attempts=1))
+        options = RunOptions(workers=args.workers, sign=False, retry=RetryPolicy(attempts=1))
         server.reset_counters()
-        job = SamplingJob(settings, workdir / "dataset", options)
-        job.prepare()
-        summary = job.run()
+        summary = sample(SampleConfig(workdir / "dataset", settings, options), progress=False)
         written = max(1, summary.written)
         job_bytes = server.bytes_sent_for("/windowed/") / written
         job_gets = gets(server, "/windowed/") / written

@@ -3,7 +3,7 @@
     python benchmarks/train_steps_cache_features.py [--batch-size 32] [--image-size 256] [--views 8]
         [--warmup 2] [--steps 8] [--cached-warmup 10] [--cached-steps 300] [--cache-tiles 23] [--threads N]
 
-The model is what ``satclip train`` builds (``training_job.build_module``) for ``--vision moco-resnet18``
+The model is what ``satclip train`` builds (``training.build.build_module``) for ``--vision moco-resnet18``
 and the released location encoder (L = 10 spherical harmonics, SIREN 512 x 2 -> 256, float64) with
 ``--vision-weights none``: random weights, since there is no network here (a step costs the same with the
 MoCo weights). 13 bands (B10 inserted) at ``--image-size`` px (256: the released setting).
@@ -19,7 +19,7 @@ optimisation, no logger, checkpoints or validation) and ``S2DataModule`` loaders
   backbone features per sample + jitter) through the head (``apply_head``), as ``satclip train
   --cache-features`` sets it up. The features are those of ``--cache-tiles`` real tiles, repeated (a step
   does not depend on their values);
-* the one-off cost of the cache: ``training_job.feature_cache_dataset`` (what ``--cache-features`` runs
+* the one-off cost of the cache: ``training.feature_cache.feature_cache_dataset`` (what ``--cache-features`` runs
   first) on a dataset folder of ``--cache-tiles`` tile files, after one warm-up forward of the backbone:
   file read and decode + validation transform + backbone on ``--views`` dihedral views + save, in the main
   process; reported per tile. It includes the decoding that the uncached timing leaves to the loader
@@ -171,8 +171,9 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
     from satclip_cli.dataset.torch_dataset import S2PatchDataset
-    from satclip_cli.models.vision.encoders import apply_head, backbone_features
-    from satclip_cli.training.job import build_module, feature_cache_dataset
+    from satclip_cli.models.vision.freezing import apply_head, backbone_features
+    from satclip_cli.training.build import build_module
+    from satclip_cli.training.feature_cache import feature_cache_dataset
 
     tmp = Path(tempfile.mkdtemp(prefix="satclip-cache-bench-"))
     try:
@@ -221,7 +222,7 @@ def main() -> None:
             module, InMemoryPatches(images, points, uncached_length), args.batch_size, args.warmup, args.steps
         )
 
-        module.image_head = lambda features: apply_head(visual, VISION, features)  # as training_job.train does
+        module.image_head = lambda features: apply_head(visual, VISION, features)  # as training.job.run does
         cached_length = (args.cached_warmup + args.cached_steps) * args.batch_size
         cached_loop, cached_step = fit_and_time(
             module, Repeated(cached, cached_length), args.batch_size, args.cached_warmup, args.cached_steps

@@ -15,9 +15,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from satclip_cli.utils.package_data import EXAMPLES_DIR, PACKAGE_DATA_DIR
+
+if TYPE_CHECKING:
+    from satclip_cli.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ TRAIN_SETTINGS = PACKAGE_DATA_DIR / "bluemarble-l10.yaml"
 """Training settings shared by the demo and the bundled ``bluemarble-l10`` model."""
 
 
-def demo_train_config(options: DemoOptions, data: Path, out: Path):  # -> TrainConfig
+def demo_train_config(options: DemoOptions, data: Path, out: Path) -> TrainConfig:
     """The bundled model's training settings (:data:`TRAIN_SETTINGS`) with the demo's data, epochs and seed."""
     from satclip_cli.training.config import TrainConfig
 
@@ -62,23 +65,21 @@ def demo_train_config(options: DemoOptions, data: Path, out: Path):  # -> TrainC
 
 def run_demo(options: DemoOptions, *, progress: bool = True, stdout: TextIO | None = None) -> DemoReport:
     """Run the four steps into ``options.out``; returns what was made (prints tables to ``stdout``)."""
-    from satclip_cli.embedding.job import EmbeddingRunner
+    from satclip_cli.embedding.config import EmbedConfig
+    from satclip_cli.embedding.job import EmbeddingModel
+    from satclip_cli.embedding.job import run as embed
     from satclip_cli.models.checkpoints import export_location_encoder
-    from satclip_cli.sampling.config import SampleSettings
-    from satclip_cli.sampling.job import RunOptions, SamplingJob
-    from satclip_cli.training.job import train
-    from satclip_cli.utils.progress import progress_bar
+    from satclip_cli.sampling.config import RunOptions, SampleConfig, SampleSettings
+    from satclip_cli.sampling.job import run as sample
+    from satclip_cli.training.job import run as train
 
     out = options.out
     report = DemoReport()
 
     start = time.perf_counter()
     settings = SampleSettings(n=options.n, seed=options.seed, size=32, source="bluemarble")
-    settings.validate()
-    job = SamplingJob(settings, out / "data", RunOptions(workers=2, progress=progress))
-    job.prepare()
-    with progress_bar(progress, len(job.pending_indices()), "1/4 Sampling Blue Marble patches", unit="patches") as step:
-        summary = job.run(on_progress=step)
+    sampled = SampleConfig(out=out / "data", settings=settings, options=RunOptions(workers=2))
+    summary = sample(sampled, progress=progress, progress_label="1/4 Sampling Blue Marble patches")
     report.add("sample", start, f"{summary.index_rows:,} patches in {out / 'data'}")
 
     start = time.perf_counter()
@@ -92,18 +93,23 @@ def run_demo(options: DemoOptions, *, progress: bool = True, stdout: TextIO | No
     report.add("train", start, f"{trained.epochs} epochs, {trained.steps} steps -> {model}")
 
     start = time.perf_counter()
-    runner = EmbeddingRunner.create(str(model), device="cpu")
     embed_dir = out / "embed"
     embed_dir.mkdir(parents=True, exist_ok=True)
     made = []
-    runner.embed_vector(EXAMPLES_DIR / "cities.gpkg", embed_dir / "cities.parquet", overwrite=True, progress=progress)
+    cities = EmbedConfig(
+        model=str(model), device="cpu", input=EXAMPLES_DIR / "cities.gpkg", output=embed_dir / "cities.parquet",
+        overwrite=True,
+    )  # fmt: skip
+    embedding_model = EmbeddingModel.load(cities)  # loaded once for both outputs
+    embed(cities, progress=progress, model=embedding_model)
     made.append("cities.parquet")
     preview = embed_dir / "world_pca.png"
     resolution = options.raster_resolution
-    runner.embed_raster(
-        embed_dir / "world.tif", bbox=(-180, -90, 180, 90), resolution=resolution, preview=preview,
-        overwrite=True, progress=progress,
+    world = EmbedConfig(
+        model=str(model), device="cpu", output=embed_dir / "world.tif", bbox=(-180, -90, 180, 90),
+        resolution=resolution, preview=preview, overwrite=True,
     )  # fmt: skip
+    embed(world, progress=progress, model=embedding_model)
     made.append(f"world.tif ({resolution:g}° grid) + PCA preview")
     report.pictures.append(preview)
     report.add("embed", start, ", ".join(made) + f" in {embed_dir}")
@@ -129,12 +135,12 @@ def _probe(
             "air-temperature was skipped: its data is not in the download cache and no --data-dir was given "
             "(run `satclip probe --task air-temperature` once online, or pass --data-dir)"
         )
-    outcomes = probe_run.run(
+    summary = probe_run.run(
         tasks=tasks, models=models, baselines="coords,sh10", probes=["linear"], splits=["random"], few_shot=None,
         seeds=options.seeds, n_points=4000, data_dir=options.data_dir, data=None, target=None, task_type=None,
         out=out, maps=True, device="cpu", quiet=not progress, stdout=stdout,
     )  # fmt: skip
-    report.pictures += [outcome.map_path for outcome in outcomes if outcome.map_path]
+    report.pictures += summary.maps
     return f"{', '.join(tasks)} -> {out / 'results.csv'}"
 
 

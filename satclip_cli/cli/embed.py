@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from satclip_cli.cli.error_handling import user_errors_exit
-from satclip_cli.cli.options import DEFAULT_MODEL, Device, ModelOption, Output, Overwrite, Quiet
-from satclip_cli.errors import InputError
+from satclip_cli.cli.options import DEFAULT_MODEL, Device, ModelOption, Output, Overwrite, Quiet, flag_name
+from satclip_cli.errors import render_settings
 
 
 class PolygonMode(StrEnum):
@@ -95,32 +95,20 @@ def embed(
 
         satclip embed --bbox -180 -90 180 90 --resolution 0.5 -o world.tif --preview world.png
     """
-    from satclip_cli.embedding import job as embedding_jobs
+    from satclip_cli.embedding.config import EmbedConfig
+    from satclip_cli.embedding.job import run
 
-    raster = bbox is not None or like is not None or resolution is not None
-    if raster and input_path is not None:
-        raise InputError("give either INPUT (vector) or --bbox/--resolution/--like (raster), not both")
-    if not raster and input_path is None:
-        raise InputError("give an INPUT file, or --bbox W S E N with --resolution (or --like) for a raster")
-
-    if input_path is not None and not input_path.exists():
-        raise InputError(f"input file {input_path} not found")
+    config = EmbedConfig(
+        model=model, output=output, input=input_path, sh_method=sh.value if sh else None, device=device,
+        dtype=dtype.value, batch_size=batch_size, lon_col=lon_col, lat_col=lat_col, layer=layer,
+        polygon_mode=polygon_mode.value, samples=samples, wide=wide, seed=seed, bbox=bbox, resolution=resolution,
+        crs=crs, like=like, preview=preview, overwrite=overwrite,
+    )  # fmt: skip
 
     def warn(message: str) -> None:
-        print(f"Warning: {message}", file=sys.stderr)
+        print(f"Warning: {render_settings(message, flag_name)}", file=sys.stderr)
 
-    runner = embedding_jobs.EmbeddingRunner.create(
-        model, sh_method=sh.value if sh else None, device=device, dtype=dtype.value, batch_size=batch_size
-    )
-    if raster:
-        summary = runner.embed_raster(
-            output, bbox=bbox, resolution=resolution, like=like, crs=crs, preview=preview,
-            overwrite=overwrite, progress=not quiet,
-        )  # fmt: skip
-    else:
-        summary = runner.embed_vector(
-            input_path, output, lon_col=lon_col, lat_col=lat_col, layer=layer, polygon_mode=polygon_mode.value,
-            samples=samples, wide=wide, seed=seed, overwrite=overwrite, progress=not quiet, on_warning=warn,
-        )  # fmt: skip
+    summary = run(config, progress=not quiet, on_warning=warn)
     if not quiet:
-        print(summary, file=sys.stderr)
+        for line in summary.lines():
+            print(line, file=sys.stderr)

@@ -28,7 +28,15 @@ Output = Annotated[Path, typer.Option("--output", "-o", help="Output file; its e
 
 DEFAULT_MODEL = "satclip-resnet50-l10"
 
-FLAGS_NOT_NAMED_AFTER_THEIR_SETTING: dict[str, str] = {}
+FLAGS_NOT_NAMED_AFTER_THEIR_SETTING: dict[str, str] = {
+    "input": "INPUT",  # satclip embed's positional argument
+    "sh_method": "--sh",  # satclip embed
+    "max_nodata_fraction": "--max-nodata",  # satclip sample
+    "tasks": "--task",  # satclip probe (repeatable)
+    "models": "--model",  # satclip probe (repeatable)
+    "splits": "--split",  # satclip probe (repeatable)
+    "task_type": "--type",  # satclip probe
+}
 """Setting -> flag, for the few flags that are not ``--`` + the setting's name with dashes."""
 
 

@@ -1,11 +1,13 @@
-"""A whole ``satclip probe`` invocation: options from the command line, the run, and what it prints."""
+"""A whole ``satclip probe`` invocation: the settings from the command line, the run, and what it prints."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from satclip_cli.errors import InputError
+if TYPE_CHECKING:
+    from satclip_cli.probing.job import ProbeSummary
 
 
 def print_tasks(stdout: TextIO | None = None) -> None:
@@ -24,13 +26,13 @@ def print_tasks(stdout: TextIO | None = None) -> None:
     Console(file=stdout).print(table)
 
 
-def parse_baselines(text: str | None) -> list[str] | None:
+def parse_baselines(text: str | None) -> tuple[str, ...] | None:
     """``--baselines``: None (the default set), ``none``, or a comma-separated list."""
     if text is None:
         return None
     if text.strip().lower() == "none":
-        return []
-    return [name.strip() for name in text.split(",") if name.strip()]
+        return ()
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def run(
@@ -52,57 +54,45 @@ def run(
     device: str,
     quiet: bool,
     stdout: TextIO | None = None,
-) -> list:
-    """Validate the options, run every task, print the tables and write the report files; returns the outcomes."""
-    import sys
-
+) -> ProbeSummary:
+    """Run :func:`satclip_cli.probing.job.run` with the command's options; print each task's table as it is
+    done (warnings on stderr), a mean-rank summary for several tasks, and the files written."""
     from rich.console import Console
 
-    from satclip_cli.probing.encoders import resolve_encoders
-    from satclip_cli.probing.job import CustomTask, ProbeOptions, all_available_tasks, run_probes, units_of_work
-    from satclip_cli.probing.report import summary_table, task_table, write_results
-    from satclip_cli.utils.progress import progress_bar
+    from satclip_cli.probing.config import ProbeConfig
+    from satclip_cli.probing.job import TaskOutcome, run
+    from satclip_cli.probing.report import summary_table, task_table
 
-    if data is None and target is not None:
-        raise InputError("--target needs --data FILE")
-    if data is not None and target is None:
-        raise InputError("--data needs --target COLUMN")
-    if data is not None and not data.exists():
-        raise InputError(f"data file {data} not found")
-    if task_type is not None and task_type not in ("regression", "classification"):
-        raise InputError("--type must be regression or classification")
-    if data_dir is not None and not data_dir.is_dir():
-        raise InputError(f"--data-dir {data_dir} is not a folder")
-    names = list(all_available_tasks()) if "all" in tasks else list(dict.fromkeys(tasks))
-    options = ProbeOptions(
-        tasks=tuple(names),
-        custom=CustomTask(data, target, task_type) if data is not None else None,
+    config = ProbeConfig(
+        tasks=tuple(tasks),
+        models=tuple(models),
+        baselines=parse_baselines(baselines),
+        data=data,
+        target=target,
+        task_type=task_type,
         probes=tuple(dict.fromkeys(probes)),
         splits=tuple(dict.fromkeys(splits)),
         few_shot=few_shot,
         seeds=seeds,
         n_points=n_points,
         data_dir=data_dir,
+        out=out,
         maps=maps,
+        device=device,
     )
-    options.validate()
-    encoders = resolve_encoders(models, parse_baselines(baselines), device=device)
     console = Console(file=stdout)
     err = Console(file=sys.stderr)
 
-    def report_task(outcome) -> None:
+    def report_task(outcome: TaskOutcome) -> None:
         for warning in outcome.warnings:
             err.print(f"Warning: {warning}", highlight=False)
         if not quiet:
             console.print(task_table(outcome.rows, f"{outcome.task}"))
 
-    with progress_bar(not quiet, units_of_work(options, encoders), "Probing", unit="fits") as advance:
-        outcomes = run_probes(options, encoders, out, on_progress=advance, on_task=report_task)
-    rows = [row for outcome in outcomes for row in outcome.rows]
-    json_path, csv_path = write_results(rows, out)
-    if len(outcomes) > 1 and not quiet:
-        console.print(summary_table(rows))
+    summary = run(config, progress=not quiet, on_task=report_task)
+    if len(summary.outcomes) > 1 and not quiet:
+        console.print(summary_table(summary.rows))
     if not quiet:
-        written = [str(json_path), str(csv_path)] + [str(o.map_path) for o in outcomes if o.map_path]
-        err.print(f"Wrote {', '.join(written)}", highlight=False)
-    return outcomes
+        for line in summary.lines():
+            err.print(line, highlight=False)
+    return summary

@@ -13,7 +13,7 @@ import typer
 
 from satclip_cli.cli.error_handling import user_errors_exit
 from satclip_cli.cli.options import Quiet
-from satclip_cli.sampling.planetary_computer_signing import PLANETARY_COMPUTER_STAC_URL
+from satclip_cli.sampling.sources.planetary_computer import PLANETARY_COMPUTER_STAC_URL
 
 
 class Source(StrEnum):
@@ -148,9 +148,10 @@ def sample(
 
         satclip sample --source bluemarble --n 2000 --out demo   (no network; pip install 'satclip[demo]')
     """
-    from satclip_cli.sampling.config import DEFAULT_SIZES, SampleSettings
-    from satclip_cli.sampling.job import RunOptions, SamplingJob, Shard
+    from satclip_cli.sampling.config import DEFAULT_SIZES, RunOptions, SampleConfig, SampleSettings, Shard
+    from satclip_cli.sampling.job import plan, run
     from satclip_cli.sampling.retry import RetryPolicy
+    from satclip_cli.sampling.summary import SampleSummary
 
     settings = SampleSettings(
         n=n,
@@ -172,26 +173,16 @@ def sample(
         max_nodata_fraction=max_nodata,
         max_cloud_fraction=max_cloud_fraction,
     )
-    settings.validate()
-    options = RunOptions(
-        workers=workers,
-        shard=Shard.parse(shard),
-        sign=sign,
-        retry=RetryPolicy(attempts=retries + 1),
-        progress=not quiet,
-    )
-    job = SamplingJob(settings, out, options)
-    job.prepare()
+    options = RunOptions(workers=workers, shard=Shard.parse(shard), sign=sign, retry=RetryPolicy(attempts=retries + 1))
+    config = SampleConfig(out=out, settings=settings, options=options)
     if dry_run:
-        for line in job.plan():
+        for line in plan(config):
             print(line)
         return
-    from satclip_cli.utils.progress import progress_bar
 
-    try:
-        with progress_bar(not quiet, len(job.pending_indices()), "Sampling", unit="patches") as advance:
-            job.run(on_progress=advance)
-    finally:
-        if not quiet or job.summary.interrupted:
-            for line in job.summary.lines():
+    def print_summary(summary: SampleSummary) -> None:
+        if not quiet or summary.interrupted:
+            for line in summary.lines():
                 print(line, file=sys.stderr)
+
+    run(config, progress=not quiet, on_finish=print_summary)

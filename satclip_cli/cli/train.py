@@ -96,7 +96,7 @@ def train(
         satclip train --config my.yaml --cache-features
     """
     from satclip_cli.training.config import TrainConfig
-    from satclip_cli.training.job import train as run_training
+    from satclip_cli.training.job import run as run_training
 
     settings = TrainConfig.from_yaml(config) if config is not None else TrainConfig()
     if gpus is not None:

@@ -1,112 +1,22 @@
-"""The dataset's bookkeeping: per-patch records, failures, and the index files built from them.
+"""The dataset's index files: written from the patches present, and read back with every row checked.
 
-Layout of a dataset folder ``DIR``::
-
-    DIR/images/patch_<i>.tif           the patches (complete files only: written, then renamed)
-    DIR/index.csv                      fn,lon,lat — the original S2-100K index
-    DIR/index.parquet                  GeoParquet: one point per patch with all provenance
-    DIR/sampling/settings.json         the settings that define the dataset (checked on resume)
-    DIR/sampling/records-<shard>.jsonl one JSON line per written patch
-    DIR/sampling/failures-<shard>.jsonl one JSON line per skipped item or point, with the error
-
-Patches are the truth: the index lists exactly the patches present, taking their metadata
-from the records or, for a patch whose record was lost (a kill between rename and append),
-from the patch's own GeoTIFF tags.
+``index.csv`` (fn,lon,lat) is what S2-100K's loader reads; ``index.parquet`` is a GeoParquet file with
+one point per patch and every provenance column. Both list exactly the patches present
+(:func:`~satclip_cli.dataset.records.collect_records`) and are replaced atomically.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import threading
+import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+import numpy as np
+
+from satclip_cli.dataset.layout import INDEX_CSV, INDEX_PARQUET
+from satclip_cli.dataset.records import collect_records
+from satclip_cli.errors import InputError, one_line
 from satclip_cli.utils.atomic_output import atomic_output
-
-IMAGES_DIR = "images"
-STATE_DIR = "sampling"
-INDEX_CSV = "index.csv"
-INDEX_PARQUET = "index.parquet"
-
-_PATCH_NAME = re.compile(r"^patch_(\d+)\.tif$")
-
-NUMERIC_FIELDS = (
-    "lon", "lat", "point_lon", "point_lat", "cloud_cover", "mean_solar_zenith", "mean_solar_azimuth",
-    "nodata_fraction", "cloud_fraction",
-)  # fmt: skip
-INTEGER_FIELDS = ("index", "col_off", "row_off", "size", "relative_orbit")
-
-
-def existing_patches(images_dir: Path) -> dict[int, Path]:
-    """Complete patches in ``images_dir`` by dataset index."""
-    patches = {}
-    if images_dir.is_dir():
-        for path in images_dir.iterdir():
-            match = _PATCH_NAME.match(path.name)
-            if match:
-                patches[int(match.group(1))] = path
-    return patches
-
-
-class JsonLines:
-    """A JSON-lines file appended to from many threads; each line is flushed when written."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, default=str, allow_nan=True) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as file:
-                file.write(line)
-                file.flush()
-
-
-def read_json_lines(paths: list[Path]) -> list[dict[str, Any]]:
-    """All records of ``paths`` in order; a truncated last line (killed writer) is skipped."""
-    records = []
-    for path in paths:
-        with path.open(encoding="utf-8") as file:
-            for line in file:
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-    return records
-
-
-def record_from_tags(path: Path) -> dict[str, Any]:
-    """Rebuild a patch record from the GeoTIFF tags written with it."""
-    import rasterio
-
-    with rasterio.open(path) as src:
-        record: dict[str, Any] = dict(src.tags())
-    for name in NUMERIC_FIELDS:
-        if name in record:
-            record[name] = _float_or_none(record[name])
-    for name in INTEGER_FIELDS:
-        if name in record:
-            record[name] = int(float(record[name]))
-    record["fn"] = path.name
-    return record
-
-
-def collect_records(out_dir: Path) -> list[dict[str, Any]]:
-    """One record per patch present in ``out_dir/images``, sorted by dataset index."""
-    patches = existing_patches(out_dir / IMAGES_DIR)
-    by_index: dict[int, dict[str, Any]] = {}
-    for record in read_json_lines(sorted((out_dir / STATE_DIR).glob("records-*.jsonl"))):
-        index = record.get("index")
-        if isinstance(index, int) and index in patches:
-            by_index[index] = record
-    for index, path in patches.items():
-        if index not in by_index:
-            by_index[index] = record_from_tags(path)
-            by_index[index]["index"] = index
-    return [by_index[index] for index in sorted(by_index)]
 
 
 def write_index(out_dir: Path) -> int:
@@ -129,8 +39,77 @@ def write_index(out_dir: Path) -> int:
     return len(frame)
 
 
-def _float_or_none(value: Any) -> float | None:
+def read_index(root: Path) -> tuple[list[str], np.ndarray]:
+    """File names and (lon, lat) degrees [N, 2] float64 from ``root/index.csv``, checked; raises InputError.
+
+    Rows need a file name and finite coordinates within lon [-180, 180], lat [-90, 90]; the error names
+    how many rows fail and the first (with its CSV line number, header = line 1).
+    """
+    import pandas as pd
+
+    if not root.exists():
+        raise InputError(f"dataset folder {root} does not exist")
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder; give the dataset folder (with index.csv and images/)")
+    index = root / INDEX_CSV
+    if not index.is_file():
+        raise InputError(f"{index} is missing; a dataset folder holds index.csv (fn,lon,lat) and images/")
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+        frame = pd.read_csv(index, dtype={"fn": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read {index}: {one_line(error)}") from None
+    missing = [name for name in ("fn", "lon", "lat") if name not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{index} lacks column(s) {', '.join(missing)}; it needs fn,lon,lat "
+            f"(has: {', '.join(map(str, frame.columns))})"
+        )
+    if frame.empty:
+        raise InputError(f"{index} lists no patches")
+    fn = frame["fn"]
+    no_name = fn.isna() | (fn.astype(str).str.strip() == "")
+    if no_name.any():
+        raise InputError(f"{index}: {int(no_name.sum())} rows have no fn (first: line {_line(no_name)})")
+    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(np.float64)
+    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(np.float64)
+    not_finite = ~(np.isfinite(lon) & np.isfinite(lat))
+    if not_finite.any():
+        first = int(np.argmax(not_finite))
+        raise InputError(
+            f"{index}: {int(not_finite.sum())} rows have a missing or non-numeric lon/lat "
+            f"(first: line {first + 2}, {fn.iloc[first]}: lon={frame['lon'].iloc[first]!r}, "
+            f"lat={frame['lat'].iloc[first]!r})"
+        )
+    out_of_range = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    if out_of_range.any():
+        first = int(np.argmax(out_of_range))
+        swapped = bool(np.all(np.abs(lat[out_of_range]) <= 180) and np.all(np.abs(lon[out_of_range]) <= 90))
+        hint = "; are lon and lat swapped?" if swapped else ""
+        raise InputError(
+            f"{index}: {int(out_of_range.sum())} rows have coordinates outside lon [-180, 180], lat [-90, 90] "
+            f"(first: line {first + 2}, {fn.iloc[first]}: lon={lon[first]}, lat={lat[first]}){hint}"
+        )
+    return fn.astype(str).tolist(), np.stack([lon, lat], axis=1)
+
+
+def check_images_present(images_dir: Path, filenames: Sequence[str], index: Path) -> None:
+    """Raise InputError unless every file listed in the index is in ``images_dir`` (one listing, no stat per file)."""
+    if not images_dir.is_dir():
+        raise InputError(f"{images_dir} is missing; the patches listed in {index} go there")
+    present = {entry.name for entry in _scandir(images_dir)}
+    missing = [name for name in filenames if name not in present and not (images_dir / name).is_file()]
+    if missing:
+        raise InputError(
+            f"{len(missing):,} of {len(filenames):,} patches listed in {index} are missing from {images_dir} "
+            f"(first: {missing[0]})"
+        )
+
+
+def _line(mask: object) -> int:
+    """CSV line number (header = line 1) of the first True in a boolean Series."""
+    return int(np.argmax(np.asarray(mask))) + 2
+
+
+def _scandir(path: Path) -> list[os.DirEntry]:
+    with os.scandir(path) as entries:
+        return list(entries)

@@ -3,7 +3,7 @@
 S2-100K as published stores each 256 x 256 px patch with LZW + horizontal predictor in one 512 x 512 px
 tile, so every read decodes four times the pixels; training reads every patch once per epoch (500
 epochs for the released models). :class:`DatasetRepack` rewrites the patches listed in a dataset's
-``index.csv`` in :data:`~satclip_cli.dataset.patch_encoding.PATCH_ENCODING` (what ``satclip sample``
+``index.csv`` in :data:`~satclip_cli.dataset.patch_files.PATCH_ENCODING` (what ``satclip sample``
 writes): on the 23 real S2-100K patches ~3.7x faster to decode and 37 % smaller. Pixels, CRS,
 transform, nodata, band descriptions and dataset tags are kept; every new file is read back and
 compared with the original before it takes the original's place.
@@ -24,19 +24,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from satclip_cli.dataset.patch_encoding import (
-    PATCH_ENCODING,
+from satclip_cli.dataset.index import check_images_present, read_index
+from satclip_cli.dataset.layout import IMAGES_DIR, INDEX_CSV
+from satclip_cli.dataset.patch_files import (
+    GDAL_READ_OPTIONS,
+    PatchEncodingInfo,
     PatchVerificationError,
-    block_size,
     remove_partial_patches,
     write_patch,
 )
-from satclip_cli.dataset.torch_dataset import GDAL_READ_OPTIONS, IMAGES_DIR, check_images_present, read_index
-from satclip_cli.errors import InputError
+from satclip_cli.errors import InputError, one_line, setting
 from satclip_cli.utils.atomic_output import atomic_output
-
-FAST_COMPRESSIONS = ("ZSTD", "DEFLATE", "NONE")
-"""Compressions that decode quickly enough that a repack would gain little (given tiles fitting the patch)."""
 
 
 @dataclass
@@ -66,68 +64,6 @@ class RepackSummary:
         if self.interrupted:
             lines.append("Run the same command again to finish; done files are kept.")
         return lines
-
-
-@dataclass(frozen=True)
-class PatchEncodingInfo:
-    """How a GeoTIFF patch is stored, as GDAL reports it: what decides its decoding speed."""
-
-    compression: str
-    """Upper case, e.g. "LZW", "ZSTD", "NONE"."""
-    predictor: int
-    """1 none, 2 horizontal, 3 floating point."""
-    interleave: str
-    """"BAND" or "PIXEL"."""
-    block: tuple[int, int]
-    """Tile (or strip) shape (rows, cols), px."""
-    shape: tuple[int, int]
-    """Patch shape (rows, cols), px."""
-
-    @classmethod
-    def read(cls, path: str | os.PathLike) -> PatchEncodingInfo:
-        import rasterio
-
-        with rasterio.Env(**GDAL_READ_OPTIONS), rasterio.open(path) as src:
-            structure = src.tags(ns="IMAGE_STRUCTURE")
-            return cls(
-                compression=(structure.get("COMPRESSION") or "NONE").upper(),
-                predictor=int(structure.get("PREDICTOR", 1)),
-                interleave=(structure.get("INTERLEAVE") or "PIXEL").upper(),
-                block=tuple(src.block_shapes[0]),  # type: ignore[arg-type]
-                shape=(src.height, src.width),
-            )
-
-    def slow_reason(self) -> str | None:
-        """Why decoding is slower than it needs to be, or None: a compression other than ZSTD/DEFLATE/none
-        (e.g. LZW), or tiles (strips) holding more than twice the patch's pixels (padding decoded on every read)."""
-        reasons = []
-        if self.compression not in FAST_COMPRESSIONS:
-            reasons.append(f"{self.compression} compression")
-        (block_rows, block_cols), (rows, cols) = self.block, self.shape
-        if block_rows * block_cols > 2 * rows * cols:
-            reasons.append(f"{block_cols} x {block_rows} px tiles on a {cols} x {rows} px patch")
-        return ", ".join(reasons) or None
-
-    def is_ours(self) -> bool:
-        """Whether this is :data:`PATCH_ENCODING` with our tile size (what a repack writes)."""
-        block = block_size(*self.shape)
-        return (
-            self.compression == PATCH_ENCODING["compress"].upper()
-            and self.interleave == PATCH_ENCODING["interleave"].upper()
-            and self.predictor == 1
-            and self.block == (block, block)
-        )
-
-
-def slow_encoding_reason(path: str | os.PathLike) -> str | None:
-    """Why decoding the patch at ``path`` is slower than it needs to be (see
-    :meth:`PatchEncodingInfo.slow_reason`), or None; None also for a file that cannot be read."""
-    from rasterio.errors import RasterioError
-
-    try:
-        return PatchEncodingInfo.read(path).slow_reason()
-    except RasterioError:
-        return None
 
 
 def repack_patch(source: str, target: str) -> tuple[int, int]:
@@ -161,7 +97,7 @@ def repack_patch(source: str, target: str) -> tuple[int, int]:
                 verify=True,
             )
     except RasterioError as error:
-        raise InputError(f"cannot re-encode patch {source}: {' '.join(str(error).split())}") from None
+        raise InputError(f"cannot re-encode patch {source}: {one_line(error)}") from None
     except PatchVerificationError as error:
         raise InputError(f"{error}; {source} is untouched") from None
     return before, os.path.getsize(target)
@@ -180,7 +116,7 @@ class DatasetRepack:
 
     def __init__(self, source: str | os.PathLike, out: str | os.PathLike | None, workers: int = 1) -> None:
         if workers < 1:
-            raise InputError(f"--workers must be at least 1, got {workers}")
+            raise InputError(f"{setting('workers')} must be at least 1, got {workers}")
         self.source = Path(source)
         self.out = Path(out) if out is not None else self.source
         self.in_place = out is None
@@ -191,16 +127,18 @@ class DatasetRepack:
     def prepare(self) -> None:
         """Check the source dataset and the target folder; raises InputError with one line."""
         self.filenames, _ = read_index(self.source)
-        check_images_present(self.source / IMAGES_DIR, self.filenames, self.source / "index.csv")
+        check_images_present(self.source / IMAGES_DIR, self.filenames, self.source / INDEX_CSV)
         if not self.in_place:
             if self.out.exists() and self.out.resolve() == self.source.resolve():
-                raise InputError(f"the output {self.out} is the dataset itself; use --in-place to re-encode it there")
+                raise InputError(
+                    f"the output {self.out} is the dataset itself; use {setting('in_place')} to re-encode it there"
+                )
             if self.out.resolve().is_relative_to(self.source.resolve()):
                 raise InputError(f"the output {self.out} is inside the dataset {self.source}; choose another folder")
             if self.out.exists() and not self.out.is_dir():
                 raise InputError(f"the output {self.out} is a file; give a folder")
-            index = self.out / "index.csv"
-            if index.is_file() and index.read_bytes() != (self.source / "index.csv").read_bytes():
+            index = self.out / INDEX_CSV
+            if index.is_file() and index.read_bytes() != (self.source / INDEX_CSV).read_bytes():
                 raise InputError(f"{self.out} holds another dataset (its index.csv differs from the source's)")
             try:
                 (self.out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)

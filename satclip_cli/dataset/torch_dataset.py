@@ -1,6 +1,6 @@
 """The training data: a folder of Sentinel-2 patches in the S2-100K layout, read as raw uint16 pixels.
 
-Layout (S2-100K's, and what ``satclip sample`` writes)::
+Layout (S2-100K's, and what ``satclip sample`` writes; names in :mod:`satclip_cli.dataset.layout`)::
 
     ROOT/index.csv        columns fn,lon,lat (more columns are ignored); lon/lat in degrees, EPSG:4326
     ROOT/images/<fn>      12-band uint16 GeoTIFF, bands B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12,
@@ -22,7 +22,6 @@ int32 would double the bytes; an int16 view would misread reflectances >= 32768 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -31,19 +30,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from satclip_cli.errors import InputError
+from satclip_cli.dataset.index import check_images_present, read_index
+from satclip_cli.dataset.layout import IMAGES_DIR, INDEX_CSV
+from satclip_cli.dataset.patch_files import GDAL_READ_OPTIONS
+from satclip_cli.errors import InputError, one_line
 
-INDEX_CSV = "index.csv"
-IMAGES_DIR = "images"
-BAND_COUNT = 12
-"""S2-100K band order without B10: B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12."""
 PIXEL_DTYPES = ("uint16", "uint8")
-"""uint16: Sentinel-2 reflectance x 10,000 (satclip sample, S2-100K); uint8: RGB (--source bluemarble)."""
+"""uint16: Sentinel-2 reflectance x 10,000 (satclip sample, S2-100K); uint8: RGB (Blue Marble patches)."""
 TORCH_PIXEL_DTYPES = {"uint16": torch.uint16, "uint8": torch.uint8}
 """The torch dtype a batch of each of :data:`PIXEL_DTYPES` is decoded into."""
-
-GDAL_READ_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
-"""Open a patch without listing its folder for side-car files (S2-100K's images/ holds 100,000 files)."""
 
 Mode = Literal["both", "points"]
 
@@ -139,7 +134,7 @@ class S2PatchDataset(Dataset):
                 self._check_like_first(path, (src.count, src.height, src.width), np.dtype(src.dtypes[0]))
                 return src.read(out=out)
         except RasterioError as error:
-            raise InputError(f"cannot read patch {path}: {' '.join(str(error).split())}") from None
+            raise InputError(f"cannot read patch {path}: {one_line(error)}") from None
 
     def _check_like_first(self, path: Path, shape: tuple[int, int, int], dtype: np.dtype) -> None:
         """InputError unless a patch of ``shape`` (bands, rows, cols) and ``dtype`` matches the first patch."""
@@ -164,68 +159,6 @@ class PatchBatch(list):
     """The samples of one batch (a list of sample dicts), with ``stacked``: the batch already stacked, or None."""
 
     stacked: dict[str, torch.Tensor] | None = None
-
-
-def read_index(root: Path) -> tuple[list[str], np.ndarray]:
-    """File names and (lon, lat) degrees [N, 2] float64 from ``root/index.csv``, checked; raises InputError."""
-    import pandas as pd
-
-    if not root.exists():
-        raise InputError(f"dataset folder {root} does not exist")
-    if not root.is_dir():
-        raise InputError(f"{root} is not a folder; give the dataset folder (with index.csv and images/)")
-    index = root / INDEX_CSV
-    if not index.is_file():
-        raise InputError(f"{index} is missing; a dataset folder holds index.csv (fn,lon,lat) and images/")
-    try:
-        frame = pd.read_csv(index, dtype={"fn": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read {index}: {' '.join(str(error).split())}") from None
-    missing = [name for name in ("fn", "lon", "lat") if name not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{index} lacks column(s) {', '.join(missing)}; it needs fn,lon,lat "
-            f"(has: {', '.join(map(str, frame.columns))})"
-        )
-    if frame.empty:
-        raise InputError(f"{index} lists no patches")
-    fn = frame["fn"]
-    no_name = fn.isna() | (fn.astype(str).str.strip() == "")
-    if no_name.any():
-        raise InputError(f"{index}: {int(no_name.sum())} rows have no fn (first: line {_line(no_name)})")
-    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(np.float64)
-    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(np.float64)
-    not_finite = ~(np.isfinite(lon) & np.isfinite(lat))
-    if not_finite.any():
-        first = int(np.argmax(not_finite))
-        raise InputError(
-            f"{index}: {int(not_finite.sum())} rows have a missing or non-numeric lon/lat "
-            f"(first: line {first + 2}, {fn.iloc[first]}: lon={frame['lon'].iloc[first]!r}, "
-            f"lat={frame['lat'].iloc[first]!r})"
-        )
-    out_of_range = (np.abs(lon) > 180) | (np.abs(lat) > 90)
-    if out_of_range.any():
-        first = int(np.argmax(out_of_range))
-        swapped = bool(np.all(np.abs(lat[out_of_range]) <= 180) and np.all(np.abs(lon[out_of_range]) <= 90))
-        hint = "; are lon and lat swapped?" if swapped else ""
-        raise InputError(
-            f"{index}: {int(out_of_range.sum())} rows have coordinates outside lon [-180, 180], lat [-90, 90] "
-            f"(first: line {first + 2}, {fn.iloc[first]}: lon={lon[first]}, lat={lat[first]}){hint}"
-        )
-    return fn.astype(str).tolist(), np.stack([lon, lat], axis=1)
-
-
-def check_images_present(images_dir: Path, filenames: Sequence[str], index: Path) -> None:
-    """Raise InputError unless every file listed in the index is in ``images_dir`` (one listing, no stat per file)."""
-    if not images_dir.is_dir():
-        raise InputError(f"{images_dir} is missing; the patches listed in {index} go there")
-    present = {entry.name for entry in _scandir(images_dir)}
-    missing = [name for name in filenames if name not in present and not (images_dir / name).is_file()]
-    if missing:
-        raise InputError(
-            f"{len(missing):,} of {len(filenames):,} patches listed in {index} are missing from {images_dir} "
-            f"(first: {missing[0]})"
-        )
 
 
 def collate_patches(samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -272,13 +205,3 @@ def split_indices(n: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.
         n_val = min(n - 1, max(1, round(n * val_fraction)))
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_val:]).astype(np.int64), np.sort(order[:n_val]).astype(np.int64)
-
-
-def _line(mask: object) -> int:
-    """CSV line number (header = line 1) of the first True in a boolean Series."""
-    return int(np.argmax(np.asarray(mask))) + 2
-
-
-def _scandir(path: Path) -> list[os.DirEntry]:
-    with os.scandir(path) as entries:
-        return list(entries)

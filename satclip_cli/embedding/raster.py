@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -31,8 +32,8 @@ from satclip_cli.geo.raster_grid import RasterGrid
 from satclip_cli.utils.atomic_output import atomic_output, check_output_path
 from satclip_cli.utils.progress import progress_bar
 
-EmbedFn = Callable[[np.ndarray], np.ndarray]
-"""Maps float64 ``[n, 2]`` (lon, lat) degrees to float32 ``[n, embed_dim]`` embeddings."""
+if TYPE_CHECKING:  # the model as a plain function; this module does not need torch
+    from satclip_cli.models.inference import EmbedFn
 
 #: Internal tile size of the output COG, in pixels. Tiles are pixel-interleaved (GDAL 3.10's COG driver has
 #: no band interleaving), so one tile holds all bands: 256 x 256 x 256 bands x 4 B = 64 MiB uncompressed.

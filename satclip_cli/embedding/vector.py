@@ -1,6 +1,6 @@
 """Embed every row of a vector file or point table and stream the result to an output file.
 
-:func:`embed_vector_file` wires :mod:`satclip_cli.geo.vector_input` (chunks of (lon, lat) points)
+:func:`embed_vector_file` wires :mod:`satclip_cli.geo.vector` (chunks of (lon, lat) points)
 to :mod:`satclip_cli.embedding.writers` (GeoParquet / CSV / .npy) through a model given as a
 plain function ``embed_fn: float64 [n, 2] (lon, lat) degrees -> float32 [n, D]``, so this
 module does not depend on torch. Memory stays bounded by ``chunk_size`` rows.
@@ -13,15 +13,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from satclip_cli.embedding.writers import open_embedding_writer, output_format
-from satclip_cli.geo.vector_input import PolygonMode, open_point_source
+from satclip_cli.geo.vector import PolygonMode, open_point_source
 from satclip_cli.utils.atomic_output import check_output_path
 from satclip_cli.utils.progress import progress_bar
 
-EmbedFn = Callable[[np.ndarray], np.ndarray]
+if TYPE_CHECKING:  # the model as a plain function; this module does not need torch
+    from satclip_cli.models.inference import EmbedFn
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def embed_vector_file(
         on_warning: receives one-line warnings (no CRS -> EPSG:4326 assumed); default: :func:`warnings.warn`.
 
     Raises:
-        InputError: bad input (see :func:`~satclip_cli.geo.vector_input.open_point_source`) or unknown output extension.
+        InputError: bad input (see :func:`~satclip_cli.geo.vector.open_point_source`) or unknown output extension.
         OutputExistsError: the output exists and ``overwrite`` is False (checked before any work).
     """
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Raster grids for ``satclip embed --bbox/--like``: georeferencing, windows and pixel-centre (lon, lat).
+"""Raster grids to embed (from a bbox or like another raster): georeferencing, windows, pixel-centre (lon, lat).
 
 A :class:`RasterGrid` is a CRS, an affine transform (pixel ``(col, row)`` -> grid-CRS ``(x, y)``, GDAL
 convention: ``(0, 0)`` is the outer corner of the top-left pixel) and a size in pixels. The embedding of a
@@ -26,7 +26,7 @@ from rasterio.crs import CRS
 from rasterio.errors import CRSError, NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
-from satclip_cli.errors import InputError
+from satclip_cli.errors import InputError, setting
 from satclip_cli.geo.coordinates import wrap_longitude
 
 #: Largest grid accepted, in pixels (about 32768 x 32768). A global grid at 0.01 degrees is 648 M pixels.
@@ -107,7 +107,7 @@ class RasterGrid:
                 if not -90.0 <= lat <= 90.0:
                     raise InputError(
                         f"bbox {name} latitude {lat:g} is outside [-90, 90] (the order is W S E N in degrees; "
-                        "for a projected bbox pass --crs)"
+                        f"for a projected bbox pass {setting('crs')})"
                     )
             for name, lon in (("west", west), ("east", east)):
                 if not -360.0 <= lon <= 360.0:
@@ -131,22 +131,22 @@ class RasterGrid:
         """
         path = os.fspath(path)
         if not os.path.exists(path):
-            raise InputError(f"--like raster {path} does not exist")
+            raise InputError(f"{setting('like')} raster {path} does not exist")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
                 with rasterio.open(path) as src:
                     crs, transform, width, height = src.crs, src.transform, src.width, src.height
         except RasterioIOError as exc:
-            raise InputError(f"cannot read --like raster {path}: {exc}") from exc
+            raise InputError(f"cannot read {setting('like')} raster {path}: {exc}") from exc
         if crs is None:
-            raise InputError(f"--like raster {path} has no CRS")
+            raise InputError(f"{setting('like')} raster {path} has no CRS")
         if transform.is_identity:
-            raise InputError(f"--like raster {path} has no georeferencing (identity geotransform)")
+            raise InputError(f"{setting('like')} raster {path} has no georeferencing (identity geotransform)")
         if transform.is_degenerate:
-            raise InputError(f"--like raster {path} has a degenerate geotransform {tuple(transform)[:6]}")
+            raise InputError(f"{setting('like')} raster {path} has a degenerate geotransform {tuple(transform)[:6]}")
         grid = cls(crs=CRS.from_wkt(crs.to_wkt()), transform=transform, width=int(width), height=int(height))
-        grid._check_size(f"--like raster {path}")
+        grid._check_size(f"{setting('like')} raster {path}")
         grid._check_some_valid()
         return grid
 

@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from satclip_cli.errors import InputError
+from satclip_cli.errors import InputError, one_line, setting
 from satclip_cli.geo.coordinates import wrap_longitude
 from satclip_cli.geo.land_mask import LandMask, load_land_mask
 
@@ -178,7 +178,7 @@ class SamplingArea:
 
     @classmethod
     def from_options(cls, bbox: str | None, region_path: Path | None, land_only: bool) -> SamplingArea:
-        """The area for the ``--bbox W,S,E,N``, ``--region FILE`` and ``--land-only`` options.
+        """The area for the ``bbox`` (``"W,S,E,N"`` degrees), ``region`` (a vector file) and ``land_only`` settings.
 
         Raises:
             InputError: on a bad bbox or an unusable region file (see :func:`read_region`).
@@ -189,7 +189,7 @@ class SamplingArea:
         return cls(box, region, land_only=land_only, region_name=name)
 
     def describe(self) -> str:
-        """One line for ``--dry-run``, e.g. ``land points (5′ mask) within bbox -10,35,30,60``."""
+        """One line describing the area for a dry run, e.g. ``land points (5′ mask) within bbox -10,35,30,60``."""
         what = "points"
         if self.land_mask is not None:
             what = f"land points ({self.land_mask.resolution_deg * 60:g}′ mask)"
@@ -249,8 +249,8 @@ class SamplingArea:
             if filled < n and proposed >= GIVE_UP_AFTER and accepted < MIN_ACCEPTANCE * proposed:
                 raise InputError(
                     f"cannot sample {self.describe()}: only {accepted} of {proposed:,} random candidates fell inside; "
-                    "the area is empty or too small (e.g. a bbox over the ocean with --land-only, or a bbox that "
-                    "misses the region)"
+                    f"the area is empty or too small (e.g. a bbox over the ocean with {setting('land_only')}, or a "
+                    "bbox that misses the region)"
                 )
         return out
 
@@ -282,7 +282,7 @@ def read_region(path: Path) -> BaseGeometry:
     """
     import geopandas as gpd
 
-    from satclip_cli.geo.vector_input import AssumedCRSWarning
+    from satclip_cli.geo.vector import AssumedCRSWarning
 
     path = Path(path)
     if not path.exists():
@@ -292,7 +292,7 @@ def read_region(path: Path) -> BaseGeometry:
             warnings.simplefilter("ignore")
             frame = gpd.read_file(path)
     except Exception as error:  # pyogrio raises several error types
-        raise InputError(f"cannot read region file {path}: {_one_line(error)}") from None
+        raise InputError(f"cannot read region file {path}: {one_line(error)}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise InputError(f"region file {path} has no geometry column")
     if frame.crs is None:
@@ -303,7 +303,7 @@ def read_region(path: Path) -> BaseGeometry:
         try:
             frame = frame.to_crs(4326)
         except Exception as error:  # pyproj errors
-            raise InputError(f"cannot reproject region file {path} to EPSG:4326: {_one_line(error)}") from None
+            raise InputError(f"cannot reproject region file {path} to EPSG:4326: {one_line(error)}") from None
     geoms = frame.geometry.to_numpy()
     geoms = geoms[~shapely.is_missing(geoms)]
     types = shapely.get_type_id(geoms)
@@ -331,10 +331,6 @@ def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
             break
         parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
     return parts[(shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(parts)]
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _sampling_window(bbox: BoundingBox, region: BaseGeometry | None) -> BoundingBox:

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from satclip_cli.errors import CheckpointError
+from satclip_cli.errors import CheckpointError, setting
 from satclip_cli.models.location_encoder import LocationEncoder, LocationEncoderConfig, build_location_encoder
 from satclip_cli.utils.atomic_output import atomic_output, check_output_path
 
@@ -100,7 +100,9 @@ def config_from_official_hparams(hparams: dict[str, Any], sh_method: str | None 
         convention = _OFFICIAL_CONVENTIONS[calculation]
     method = sh_method or default_sh_method(legendre_polys, calculation)
     if method == "legacy" and convention != "satclip":
-        raise CheckpointError("--sh legacy applies only to checkpoints with harmonics_calculation 'analytic'")
+        raise CheckpointError(
+            f"{setting('sh_method')} legacy applies only to checkpoints with harmonics_calculation 'analytic'"
+        )
     return LocationEncoderConfig(
         positional_encoding=_OFFICIAL_ENCODINGS[le_type],
         legendre_polys=legendre_polys,
@@ -178,12 +180,15 @@ def _config_of_checkpoint(checkpoint: dict[str, Any], sh_method: str | None) -> 
             config = LocationEncoderConfig.from_dict(info["location_encoder"])
         except (TypeError, ValueError) as error:
             raise CheckpointError(f"checkpoint {CHECKPOINT_INFO_KEY} settings are invalid ({error})") from None
-        if sh_method is not None:
-            if sh_method == "legacy" and config.sh_convention != "satclip":
-                raise CheckpointError("--sh legacy applies only to models in the 'satclip' SH convention")
-            config = config.replace(sh_method=sh_method)
-        return config
+        return _with_sh_method(config, sh_method) if sh_method is not None else config
     return config_from_official_hparams(dict(checkpoint["hyper_parameters"]), sh_method=sh_method)
+
+
+def _with_sh_method(config: LocationEncoderConfig, sh_method: str) -> LocationEncoderConfig:
+    """``config`` evaluating its spherical harmonics by ``sh_method`` (``legacy`` needs the 'satclip' convention)."""
+    if sh_method == "legacy" and config.sh_convention != "satclip":
+        raise CheckpointError(f"{setting('sh_method')} legacy applies only to models in the 'satclip' SH convention")
+    return config.replace(sh_method=sh_method)
 
 
 def save_location_encoder(encoder: LocationEncoder, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -245,9 +250,7 @@ def load_safetensors_model(path: str | os.PathLike, sh_method: str | None = None
     except (json.JSONDecodeError, ValueError, TypeError) as error:
         raise CheckpointError(f"invalid model config for {weights}: {error}") from None
     if sh_method is not None and config.positional_encoding == "sphericalharmonics":
-        if sh_method == "legacy" and config.sh_convention != "satclip":
-            raise CheckpointError("--sh legacy applies only to models in the 'satclip' SH convention")
-        config = config.replace(sh_method=sh_method)
+        config = _with_sh_method(config, sh_method)
     return _load_weights(build_location_encoder(config), state, weights)
 
 

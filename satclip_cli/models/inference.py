@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from satclip_cli.errors import InputError
+from satclip_cli.errors import InputError, setting
 from satclip_cli.models.location_encoder import LocationEncoder
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -25,9 +25,9 @@ def select_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if name == "cuda" and not cuda:
-        raise InputError("--device cuda was requested but no CUDA GPU is available")
+        raise InputError(f"{setting('device')} cuda was requested but no CUDA GPU is available")
     if name == "mps" and not mps:
-        raise InputError("--device mps was requested but Apple MPS is not available")
+        raise InputError(f"{setting('device')} mps was requested but Apple MPS is not available")
     return torch.device(name)
 
 
@@ -36,7 +36,9 @@ def select_dtype(name: str, device: torch.device) -> torch.dtype:
     if name not in DTYPES:
         raise InputError(f"unknown dtype {name!r}; use float32 or float64")
     if device.type == "mps" and name == "float64":
-        raise InputError("Apple MPS does not support float64; use --dtype float32 or --device cpu")
+        raise InputError(
+            f"Apple MPS does not support float64; use {setting('dtype')} float32 or {setting('device')} cpu"
+        )
     return DTYPES[name]
 
 
@@ -53,7 +55,7 @@ def make_embed_fn(
     so float64 runs see the caller's exact coordinates.
     """
     if batch_size < 1:
-        raise InputError("--batch-size must be >= 1")
+        raise InputError(f"{setting('batch_size')} must be >= 1")
     device = torch.device(device)
     encoder = encoder.to(device=device, dtype=dtype).eval()
 

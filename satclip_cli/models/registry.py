@@ -5,10 +5,11 @@ Hub (``microsoft/SatCLIP-<Vision>-L<L>``, one ``<name>.ckpt`` per repo; see
 https://github.com/microsoft/satclip). An entry may also describe a model shipped inside this
 package (``kind="bundled"``, a file under ``satclip_cli/data/``): ``bluemarble-l10``.
 
-:func:`resolve_model` turns what a user passes to ``--model`` into a path: an existing local file
+:func:`resolve_model` turns what a user gives as the ``model`` setting into a path: an existing local file
 as is, a known name from the Hugging Face cache, downloading it once if needed. Everything a
 user can fix becomes a one-line :class:`~satclip_cli.errors.CheckpointError` or
-:class:`~satclip_cli.errors.OfflineError`.
+:class:`~satclip_cli.errors.OfflineError`. :func:`load_model` resolves a model and loads its location
+encoder in one call (reading the file is :mod:`~satclip_cli.models.checkpoints`' job).
 
 ``huggingface_hub`` is imported inside the functions, so importing this module stays cheap.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from satclip_cli.errors import CheckpointError, OfflineError
+from satclip_cli.errors import CheckpointError, OfflineError, one_line, setting
 from satclip_cli.utils.package_data import PACKAGE_DATA_DIR
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ ModelKind = Literal["huggingface", "bundled"]
 #: Folder holding model files bundled with the package (``kind="bundled"`` entries).
 BUNDLED_DATA_DIR = PACKAGE_DATA_DIR
 
-#: Suffixes of files ``--model`` accepts; an argument ending in one of these is taken as a path.
+#: Suffixes of the model files a ``model`` setting may name; a value ending in one of these is taken as a path.
 MODEL_FILE_SUFFIXES = (".ckpt", ".safetensors", ".json", ".pt", ".pth")
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -48,7 +49,7 @@ class ModelSpec:
     """One entry of the model registry.
 
     Attributes:
-        name: the short name users pass to ``--model`` (lower case).
+        name: the short name users give as the ``model`` setting (lower case).
         kind: ``"huggingface"`` (downloaded from ``repo_id``) or ``"bundled"`` (shipped in the package).
         vision: the image encoder it was trained with, for people (``"ResNet18"``).
         vision_layers: the same as the checkpoint's ``hyper_parameters["vision_layers"]``.
@@ -178,7 +179,7 @@ def resolve_model(
     endpoint: str | None = None,
     offline: bool | None = None,
 ) -> Path:
-    """Turn a ``--model`` argument into a local model file.
+    """Turn a ``model`` setting (a name or a path) into a local model file.
 
     * An existing local file is returned as is (``~`` expanded).
     * A known model name (see :data:`REGISTRY`; a repo id such as ``microsoft/SatCLIP-ViT16-L40``
@@ -315,7 +316,7 @@ def check_model_file(path: str | os.PathLike[str]) -> str:
 
 
 def _looks_like_path(text: str) -> bool:
-    """Whether a ``--model`` argument is meant as a file path rather than a model name."""
+    """Whether a ``model`` setting is meant as a file path rather than a model name."""
     separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
     return (
         any(sep in text for sep in separators)
@@ -344,31 +345,32 @@ def _cached_file(spec: ModelSpec, cache_dir: Path) -> Path | None:
     return Path(found) if isinstance(found, str) else None
 
 
+def hf_hub_offline_env() -> bool:
+    """Whether the ``HF_HUB_OFFLINE`` environment variable asks for no network (``1``, ``ON``, ``YES``, ``TRUE``)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
 def _offline_mode(offline: bool | None) -> bool:
     """Resolve the ``offline`` argument: explicit value, else ``HF_HUB_OFFLINE`` (read now or at import)."""
     if offline is not None:
         return offline
     from huggingface_hub import constants
 
-    env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-    return env or constants.is_offline_mode()
-
-
-def _one_line(error: BaseException, limit: int = 160) -> str:
-    """An exception as a short single line: ``Type: first words of its message``."""
-    message = " ".join(str(error).split())
-    if len(message) > limit:
-        message = message[: limit - 1] + "…"
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return hf_hub_offline_env() or constants.is_offline_mode()
 
 
 def _offline_error(spec: ModelSpec, cache_dir: Path, reason: str) -> OfflineError:
     """The one-line error for a model that is neither cached nor downloadable."""
     return OfflineError(
         f"model {spec.name} is not in the Hugging Face cache ({cache_dir}) and {reason}; "
-        f"download {spec.url} on a machine with internet access and pass --model /path/to/{spec.filename}, "
-        f"or use the bundled --model {OFFLINE_FALLBACK}"
+        f"download {spec.url} on a machine with internet access and pass {setting('model')} "
+        f"/path/to/{spec.filename}, or use the bundled {setting('model')} {OFFLINE_FALLBACK}"
     )
+
+
+def _not_on_hub(spec: ModelSpec, hub: str, error: BaseException) -> CheckpointError:
+    """The one-line error for a repo, revision or file the Hub does not have (or does not show us)."""
+    return CheckpointError(f"{hub} has no {spec.repo_id}/{spec.filename} ({one_line(error, 80, with_type=True)})")
 
 
 def _discard(path: Path) -> str:
@@ -452,20 +454,22 @@ def _resolve_huggingface(
     try:
         metadata = get_hf_file_metadata(url, endpoint=hub)
     except not_found as error:
-        raise CheckpointError(f"{hub} has no {spec.repo_id}/{spec.filename} ({_one_line(error, 80)})") from None
+        raise _not_on_hub(spec, hub, error) from None
     except unreachable as error:
-        raise _offline_error(spec, cache, f"{hub} cannot be reached ({_one_line(error)})") from None
+        reason = f"{hub} cannot be reached ({one_line(error, 160, with_type=True)})"
+        raise _offline_error(spec, cache, reason) from None
     if metadata.commit_hash is None or metadata.etag is None:
         raise _offline_error(spec, cache, f"{hub} does not answer like the Hugging Face Hub (no commit or ETag header)")
 
     try:
         downloaded = hf_hub_download(spec.repo_id, spec.filename, revision=spec.revision, cache_dir=cache, endpoint=hub)
     except not_found as error:
-        raise CheckpointError(f"{hub} has no {spec.repo_id}/{spec.filename} ({_one_line(error, 80)})") from None
+        raise _not_on_hub(spec, hub, error) from None
     except unreachable as error:
-        raise _offline_error(spec, cache, f"downloading it from {hub} failed ({_one_line(error)})") from None
+        reason = f"downloading it from {hub} failed ({one_line(error, 160, with_type=True)})"
+        raise _offline_error(spec, cache, reason) from None
     except OSError as error:  # e.g. the size check of http_get, a full disk
-        raise CheckpointError(f"downloading {spec.name} failed: {_one_line(error)}") from None
+        raise CheckpointError(f"downloading {spec.name} failed: {one_line(error, 160, with_type=True)}") from None
 
     path = Path(downloaded)
     _verify_download(spec, path, metadata)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from satclip_cli.models.location_encoder import LocationEncoder, LocationEncoderConfig, build_location_encoder
+from satclip_cli.models.location_encoder import LocationEncoder
 
 INITIAL_LOGIT_SCALE = math.log(1 / 0.07)
 """CLIP's initial temperature: logits = exp(logit_scale) * cosine similarity."""
@@ -70,8 +70,3 @@ class SatCLIPModel(nn.Module):
         """Keep exp(logit_scale) within [1, 100], as CLIP does after every step."""
         with torch.no_grad():
             self.logit_scale.clamp_(0.0, MAX_LOGIT_SCALE)
-
-
-def build_location_part(config: LocationEncoderConfig) -> LocationEncoder:
-    """The location encoder of a new model (exact spherical harmonics)."""
-    return build_location_encoder(config.replace(sh_method="exact"))

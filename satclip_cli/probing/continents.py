@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from satclip_cli.geo.coordinates import validate_lonlat
-from satclip_cli.probing.tasks import polygon_index, read_polygons
+from satclip_cli.geo.polygons import polygon_index, read_polygons
+from satclip_cli.probing.downloads import fetch
 
 COUNTRIES_FILE = ("natural_earth", "ne_110m_admin_0_countries.geojson")
 """The ``(dataset, filename)`` of the country polygons, see :mod:`satclip_cli.probing.downloads`."""
@@ -109,7 +110,7 @@ def _countries(data_dir: str | None) -> _Countries:
     import shapely
     from scipy.spatial import cKDTree
 
-    polygons, continent = read_polygons(*COUNTRIES_FILE, "CONTINENT", data_dir)
+    polygons, continent = read_polygons(fetch(*COUNTRIES_FILE, data_dir), "CONTINENT")
     rings = shapely.segmentize(shapely.boundary(polygons), BOUNDARY_STEP_DEG)
     coords, owner = shapely.get_coordinates(rings, return_index=True)
     return _Countries(

@@ -2,7 +2,7 @@
 
 :data:`REGISTRY` maps a dataset folder (``air_temperature``, ``natural_earth``, ...) to its files, each
 with the public source it comes from (a GitHub repository at a fixed commit), its size and SHA-256.
-The folder and file names are those of a ``--data-dir`` tree (one folder per dataset holding the
+The folder and file names are those of a ``data_dir`` tree (one folder per dataset holding the
 source's original file names), so a downloaded cache and a local copy look the same.
 
 :func:`fetch` returns a local path for ``(dataset, filename)``:
@@ -12,10 +12,10 @@ source's original file names), so a downloaded cache and a local copy look the s
 * otherwise the file is downloaded once (with :mod:`pooch`) into ``<cache>/data/<dataset>/<filename>``
   and its SHA-256 checked on every use. ``<cache>`` is ``$SATCLIP_CACHE`` or the user cache folder
   (``pooch.os_cache("satclip")``, e.g. ``~/.cache/satclip``), so ``<cache>/data`` is itself a valid
-  ``--data-dir``.
+  ``data_dir``.
 
 Two Natural Earth files are stored upstream only inside 7-Zip archives whose hashes are not pinned
-here (:attr:`DataFile.url` is None): they are never downloaded, only read from ``--data-dir``. No
+here (:attr:`DataFile.url` is None): they are never downloaded, only read from ``data_dir``. No
 built-in task needs them. ``county_median_income_with_centroids.csv`` is a derived file (a join
 of two downloadable ones, which the ``median-income`` task performs itself); it too is local-only.
 """
@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from satclip_cli.errors import InputError, OfflineError, SatclipError
+from satclip_cli.errors import InputError, OfflineError, SatclipError, setting
 
 GITHUB_RAW = "https://raw.githubusercontent.com"
 """Default base URL: files are at ``<base>/<owner>/<repo>/<commit>/<path>``."""
@@ -232,7 +232,7 @@ REGISTRY: dict[str, dict[str, DataFile]] = {
         ),
     },
 }
-"""dataset folder -> file name -> :class:`DataFile` (the layout of a ``--data-dir``)."""
+"""dataset folder -> file name -> :class:`DataFile` (the layout of a ``data_dir``)."""
 
 
 def data_file(dataset: str, filename: str) -> DataFile:
@@ -288,7 +288,7 @@ def fetch(
         InputError: unknown dataset/file, a file missing from ``data_dir``, or a file that cannot be
             downloaded as it is (see :attr:`DataFile.note`) and is not cached.
         OfflineError: the download failed (network down, URL unreachable, HTTP error); one line naming
-            the URL and suggesting ``--data-dir``.
+            the URL and suggesting the ``data_dir`` setting.
         DataIntegrityError: the downloaded file does not have its pinned SHA-256 (it is not kept).
     """
     data_file(dataset, filename)  # validates the names
@@ -298,8 +298,8 @@ def fetch(
         for name in names:
             if not (folder / name).is_file():
                 raise InputError(
-                    f"{folder / name} is missing: --data-dir must hold one folder per dataset with the source's "
-                    f"file names ({dataset}/{name})"
+                    f"{folder / name} is missing: {setting('data_dir')} must hold one folder per dataset with the "
+                    f"source's file names ({dataset}/{name})"
                 )
         return folder / filename
     folder = (Path(cache_dir).expanduser() if cache_dir is not None else cache_root()) / dataset
@@ -326,10 +326,10 @@ def _download(dataset: str, filename: str, folder: Path, base_url: str) -> Path:
     url = entry.url(base_url)
     if url is None:
         if target.is_file():
-            return target  # placed there by hand; local copies are trusted, as with --data-dir
+            return target  # placed there by hand; local copies are trusted, as with data_dir
         raise InputError(
             f"{dataset}/{filename} cannot be downloaded as it is: {entry.note}; put a copy in DIR/{dataset}/ and "
-            "pass --data-dir DIR"
+            f"pass {setting('data_dir')} DIR"
         )
     downloader = pooch.HTTPDownloader(progressbar=False, timeout=DOWNLOAD_TIMEOUT_S)
     try:
@@ -338,7 +338,7 @@ def _download(dataset: str, filename: str, folder: Path, base_url: str) -> Path:
         )
     except requests.exceptions.RequestException as error:
         raise OfflineError(
-            f"cannot download {url} ({_reason(error)}); pass --data-dir DIR with local copies laid out as "
+            f"cannot download {url} ({_reason(error)}); pass {setting('data_dir')} DIR with local copies laid out as "
             f"DIR/{dataset}/{filename}"
         ) from None
     except ValueError as error:
@@ -346,7 +346,7 @@ def _download(dataset: str, filename: str, folder: Path, base_url: str) -> Path:
             raise
         raise DataIntegrityError(
             f"{url} does not have the pinned SHA-256 {entry.sha256[:12]}... (the download was discarded); the source "
-            f"may have changed: pass --data-dir DIR with a copy laid out as DIR/{dataset}/{filename}"
+            f"may have changed: pass {setting('data_dir')} DIR with a copy laid out as DIR/{dataset}/{filename}"
         ) from None
     return Path(path)
 

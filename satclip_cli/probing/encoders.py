@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from satclip_cli.errors import InputError
+from satclip_cli.errors import InputError, setting
 
 EncodeFn = Callable[[np.ndarray], np.ndarray]
 BASELINES = ("coords", "sh10", "sh40", "geoclip")
@@ -123,5 +123,5 @@ def resolve_encoders(
     if duplicated:
         raise InputError(f"encoder name(s) given twice: {', '.join(duplicated)}")
     if not encoders:
-        raise InputError("no encoders to probe: give --model and/or keep the baselines")
+        raise InputError(f"no encoders to probe: give {setting('models')} and/or keep the baselines")
     return encoders

@@ -1,8 +1,9 @@
-"""The work behind ``satclip probe``: embed each task's points with every encoder, fit probes on splits, score.
+"""The probing stage's job: ``run(config)`` embeds each task's points with every encoder, fits probes, scores.
 
 For each task, every encoder embeds the task's points once; then for each split and seed the
 probes are fitted on the training part (hyper-parameters chosen on the validation part) and
-scored on the test part. Results are aggregated over seeds into :class:`ResultRow` s.
+scored on the test part. Results are aggregated over seeds into :class:`ResultRow` s, written to
+``results.json``/``results.csv`` (and a PNG map per task) in the report folder.
 """
 
 from __future__ import annotations
@@ -13,59 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from satclip_cli.errors import InputError
-from satclip_cli.probing.encoders import ProbeEncoder
-from satclip_cli.probing.report import HIGHER_IS_BETTER, ResultRow
-
-SPLITS = ("random", "holdout-africa", "holdout-asia")
-PROBE_KINDS = ("linear", "mlp", "knn")
-
-
-@dataclass(frozen=True)
-class CustomTask:
-    """``--data FILE --target COLUMN [--type ...]``: a task from any vector file or CSV."""
-
-    path: Path
-    target: str
-    type: str | None = None
-    lon_col: str | None = None
-    lat_col: str | None = None
-
-
-@dataclass(frozen=True)
-class ProbeOptions:
-    """What to evaluate. ``few_shot``: fraction of the held-out continent added to training (hold-out splits)."""
-
-    tasks: tuple[str, ...] = ()
-    custom: CustomTask | None = None
-    probes: tuple[str, ...] = ("linear",)
-    splits: tuple[str, ...] = ("random",)
-    few_shot: float | None = None
-    seeds: int = 5
-    n_points: int | None = None
-    data_dir: Path | None = None
-    maps: bool = True
-
-    def validate(self) -> None:
-        from satclip_cli.probing.tasks import TASKS
-
-        if not self.tasks and self.custom is None:
-            raise InputError("give --task NAME (or --task all), or --data FILE --target COLUMN")
-        for task in self.tasks:
-            if task not in TASKS:
-                raise InputError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
-        for probe in self.probes:
-            if probe not in PROBE_KINDS:
-                raise InputError(f"unknown probe {probe!r}; use one of {', '.join(PROBE_KINDS)}")
-        for split in self.splits:
-            if split not in SPLITS:
-                raise InputError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-        if self.few_shot is not None and not 0 < self.few_shot < 1:
-            raise InputError("--few-shot is a fraction between 0 and 1 of the held-out continent")
-        if self.few_shot is not None and not any(s.startswith("holdout-") for s in self.splits):
-            raise InputError("--few-shot needs a continent hold-out split (--split holdout-africa or holdout-asia)")
-        if self.seeds < 1:
-            raise InputError("--seeds must be at least 1")
+from satclip_cli.probing.config import ProbeConfig
+from satclip_cli.probing.encoders import ProbeEncoder, resolve_encoders
+from satclip_cli.probing.report import HIGHER_IS_BETTER, ResultRow, write_results
+from satclip_cli.probing.splits import Split
+from satclip_cli.probing.tasks import TaskData, load_custom_task, load_task
+from satclip_cli.utils.progress import progress_bar
 
 
 @dataclass
@@ -78,6 +32,36 @@ class TaskOutcome:
     map_path: Path | None = None
 
 
+@dataclass(frozen=True)
+class ProbeSummary:
+    """What :func:`run` produced.
+
+    Attributes:
+        outcomes: one per task, in the order run (registered tasks, then the custom one).
+        results_json: ``results.json``: per row the metrics as mean, std and per-seed values.
+        results_csv: ``results.csv``: one flat record per row.
+    """
+
+    outcomes: tuple[TaskOutcome, ...]
+    results_json: Path
+    results_csv: Path
+
+    @property
+    def rows(self) -> list[ResultRow]:
+        """Every task's rows (task x encoder x probe x split), in order."""
+        return [row for outcome in self.outcomes for row in outcome.rows]
+
+    @property
+    def maps(self) -> list[Path]:
+        """The PNG maps written (one per task that has rows, unless maps were turned off)."""
+        return [outcome.map_path for outcome in self.outcomes if outcome.map_path is not None]
+
+    def lines(self) -> list[str]:
+        """The human summary: the files written."""
+        written = [str(self.results_json), str(self.results_csv)] + [str(path) for path in self.maps]
+        return [f"Wrote {', '.join(written)}"]
+
+
 @dataclass
 class _Prediction:
     lonlat: np.ndarray
@@ -85,58 +69,50 @@ class _Prediction:
     prediction: np.ndarray
 
 
-def all_available_tasks() -> tuple[str, ...]:
-    """Every registered task whose data this version can load (``--task all``)."""
-    from satclip_cli.probing.tasks import TASKS
+def run(
+    config: ProbeConfig, *, progress: bool = False, on_task: Callable[[TaskOutcome], None] | None = None
+) -> ProbeSummary:
+    """Evaluate the configured encoders on every configured task and write the report into ``config.out``.
 
-    return tuple(name for name, spec in TASKS.items() if spec.available)
+    Args:
+        config: the run's settings; checked with :meth:`ProbeConfig.validate` before anything is loaded.
+        progress: show a progress bar (probe fits) on stderr.
+        on_task: called with each task's :class:`TaskOutcome` as soon as the task is done.
 
-
-def run_probes(
-    options: ProbeOptions,
-    encoders: list[ProbeEncoder],
-    out_dir: Path,
-    *,
-    on_progress: Callable[[int], None] | None = None,
-    on_task: Callable[[TaskOutcome], None] | None = None,
-) -> list[TaskOutcome]:
-    """Evaluate ``encoders`` on every task of ``options``; write maps into ``out_dir/maps``."""
-    from satclip_cli.probing.tasks import load_custom_task, load_task
-
-    outcomes = []
-    loaders: list[tuple[str, Callable[[], object]]] = [
-        (task, lambda task=task: load_task(task, data_dir=options.data_dir, n_points=options.n_points))
-        for task in options.tasks
+    Raises:
+        InputError: bad settings, an unknown encoder, unusable task data, a split that leaves a part empty.
+        OfflineError: a task's source had to be downloaded and could not be.
+        CheckpointError: a model cannot be loaded.
+    """
+    config.validate()
+    baselines = None if config.baselines is None else list(config.baselines)
+    encoders = resolve_encoders(list(config.models), baselines, device=config.device)
+    loaders: list[tuple[str, Callable[[], TaskData]]] = [
+        (task, lambda task=task: load_task(task, data_dir=config.data_dir, n_points=config.n_points))
+        for task in config.task_names
     ]
-    if options.custom is not None:
-        custom = options.custom
-        loaders.append(
-            (
-                custom.path.stem,
-                lambda: load_custom_task(custom.path, custom.target, custom.type, custom.lon_col, custom.lat_col),
-            )
-        )
-    for name, load in loaders:
-        outcome = _run_task(name, load(), options, encoders, out_dir, on_progress)
-        outcomes.append(outcome)
-        if on_task is not None:
-            on_task(outcome)
-    return outcomes
-
-
-def units_of_work(options: ProbeOptions, encoders: list[ProbeEncoder]) -> int:
-    """Probe fits a run will do (for a progress bar)."""
-    tasks = len(options.tasks) + (options.custom is not None)
-    return tasks * len(options.splits) * options.seeds * len(encoders) * len(options.probes)
+    if config.data is not None:
+        data, target = Path(config.data), config.target
+        assert target is not None  # validate() checked it
+        loaders.append((data.stem, lambda: load_custom_task(data, target, config.task_type)))
+    fits = len(loaders) * len(config.splits) * config.seeds * len(encoders) * len(config.probes)
+    outcomes = []
+    with progress_bar(progress, fits, "Probing", unit="fits") as advance:
+        for name, load in loaders:
+            outcome = _run_task(name, load(), config, encoders, advance)
+            outcomes.append(outcome)
+            if on_task is not None:
+                on_task(outcome)
+    json_path, csv_path = write_results([row for outcome in outcomes for row in outcome.rows], Path(config.out))
+    return ProbeSummary(outcomes=tuple(outcomes), results_json=json_path, results_csv=csv_path)
 
 
 def _run_task(
     name: str,
-    data: object,
-    options: ProbeOptions,
+    data: TaskData,
+    config: ProbeConfig,
     encoders: list[ProbeEncoder],
-    out_dir: Path,
-    on_progress: Callable[[int], None] | None,
+    advance: Callable[[int], None],
 ) -> TaskOutcome:
     from satclip_cli.probing.metrics import classification_metrics, regression_metrics
     from satclip_cli.probing.probes import fit_predict
@@ -147,17 +123,16 @@ def _run_task(
     test_features = (
         {encoder.name: encoder.encode(data.test_lonlat) for encoder in encoders} if data.has_test_set else {}
     )
-    continents = _continents(data, options) if any(s.startswith("holdout-") for s in options.splits) else None
+    continents = _continents(data, config) if config.holds_out_continents else None
     rows: dict[tuple[str, str, str], ResultRow] = {}
     first_seed: dict[tuple[str, str, str], _Prediction] = {}
-    for split_name in options.splits:
+    for split_name in config.splits:
         if split_name.startswith("holdout-") and data.has_test_set:
             outcome.warnings.append(f"{name} has its own test grid: split {split_name} skipped")
-            if on_progress is not None:
-                on_progress(options.seeds * len(encoders) * len(options.probes))
+            advance(config.seeds * len(encoders) * len(config.probes))
             continue
-        for seed in range(options.seeds):
-            split, note = _split(split_name, data, continents, options.few_shot, seed)
+        for seed in range(config.seeds):
+            split, note = _split(split_name, data, continents, config.few_shot, seed)
             if note and seed == 0:
                 outcome.warnings.append(note)
             y = data.target
@@ -166,7 +141,7 @@ def _run_task(
             for encoder in encoders:
                 X = features[encoder.name]
                 X_test = test_features[encoder.name] if data.has_test_set else X[split.test]
-                for probe in options.probes:
+                for probe in config.probes:
                     result = fit_predict(probe, data.type, X[split.train], y_train, X[split.val], y_val, X_test, seed)
                     if classification:
                         scores = classification_metrics(y_test, result.predictions)
@@ -181,21 +156,22 @@ def _run_task(
                     if seed == 0:
                         test_lonlat = data.test_lonlat if data.has_test_set else data.lonlat[split.test]
                         first_seed[key] = _Prediction(test_lonlat, y_test, result.predictions)
-                    if on_progress is not None:
-                        on_progress(1)
+                    advance(1)
     outcome.rows = list(rows.values())
-    if options.maps and outcome.rows:
-        outcome.map_path = _write_best_map(name, data, outcome.rows, first_seed, out_dir)
+    if config.maps and outcome.rows:
+        outcome.map_path = _write_best_map(name, data, outcome.rows, first_seed, Path(config.out))
     return outcome
 
 
-def _continents(data: object, options: ProbeOptions) -> np.ndarray:
+def _continents(data: TaskData, config: ProbeConfig) -> np.ndarray:
     from satclip_cli.probing.continents import continent_of
 
-    return continent_of(data.lonlat, data_dir=options.data_dir)
+    return continent_of(data.lonlat, data_dir=config.data_dir)
 
 
-def _split(split_name: str, data: object, continents: np.ndarray | None, few: float | None, seed: int):
+def _split(
+    split_name: str, data: TaskData, continents: np.ndarray | None, few: float | None, seed: int
+) -> tuple[Split, str | None]:
     """The :class:`Split` of ``split_name`` for ``seed`` and a warning (rare classes dropped), or None."""
     from satclip_cli.probing.splits import continent_holdout, drop_rare_classes, few_shot, random_split
 
@@ -214,7 +190,7 @@ def _split(split_name: str, data: object, continents: np.ndarray | None, few: fl
 
 
 def _write_best_map(
-    name: str, data: object, rows: list[ResultRow], predictions: dict[tuple[str, str, str], _Prediction], out_dir: Path
+    name: str, data: TaskData, rows: list[ResultRow], predictions: dict[tuple[str, str, str], _Prediction], out: Path
 ) -> Path:
     from satclip_cli.probing.report import write_task_maps
 
@@ -225,7 +201,7 @@ def _write_best_map(
     prediction = predictions[(best.encoder, best.probe, best.split)]
     title = f"{name}: {best.encoder} + {best.probe} probe, {best.split} split ({metric} {best.mean(metric):.3f})"
     return write_task_maps(
-        out_dir / "maps" / f"{name}.png",
+        out / "maps" / f"{name}.png",
         title,
         prediction.lonlat,
         np.asarray(prediction.truth),

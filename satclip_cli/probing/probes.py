@@ -45,9 +45,9 @@ from typing import Any
 import numpy as np
 
 from satclip_cli.errors import InputError
+from satclip_cli.probing.tasks.data import TASK_TYPES
 
 PROBES = ("linear", "mlp", "knn")
-TASK_TYPES = ("regression", "classification")
 
 #: Ridge penalties tried by leave-one-out (on standardised features, so they compare with ``n_train``).
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-4, 6, 51))

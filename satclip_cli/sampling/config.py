@@ -1,14 +1,26 @@
-"""The settings that define a sampled dataset, stored beside it so a re-run can resume it safely."""
+"""The configuration of a ``satclip sample`` run: what defines the dataset, and how to run.
+
+:class:`SampleSettings` decide which patches a dataset holds; they are stored beside it
+(``DIR/sampling/settings.json``) so a re-run can resume it safely. :class:`RunOptions` (workers, shard,
+retries, signing) change nothing in the patches. :class:`SampleConfig` is both plus the dataset folder:
+what :func:`satclip_cli.sampling.job.run` takes.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from dataclasses import asdict, dataclass, fields
+import os
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from satclip_cli.errors import InputError
-from satclip_cli.sampling.stac_search import SearchOptions
+from satclip_cli.dataset.layout import SETTINGS_FILE
+from satclip_cli.errors import InputError, setting
+from satclip_cli.sampling.reader import RESAMPLING_METHODS
+from satclip_cli.sampling.retry import RetryPolicy
+from satclip_cli.sampling.sources.bluemarble import MOSAIC_ROWS
+from satclip_cli.sampling.sources.stac import ITEM_ORDERS, SearchOptions
 from satclip_cli.utils.atomic_output import atomic_output
 
 STRATEGIES = ("points", "scenes")
@@ -20,7 +32,6 @@ STAC_ONLY_SETTINGS = (
     "items", "stac_url", "collection", "start", "end", "max_cloud", "order", "resampling", "max_cloud_fraction",
 )  # fmt: skip
 """Settings that only matter for ``source="stac"``: they do not define a ``bluemarble`` dataset."""
-SETTINGS_FILE = "settings.json"
 
 RESUMABLE_CHANGES = ("n",)
 """Settings a re-run may change: patch i depends only on the others, so n can grow or shrink."""
@@ -40,7 +51,7 @@ class SampleSettings:
     are 0..1; ``max_cloud`` is the scene cloud cover in percent.
 
     ``source="bluemarble"``: ``n`` RGB patches of ``size`` x ``size`` pixels of 1/15 degree cut from the
-    Blue Marble mosaic (:mod:`satclip_cli.sampling.bluemarble`) around points drawn as for strategy
+    Blue Marble mosaic (:mod:`satclip_cli.sampling.sources.bluemarble`) around points drawn as for strategy
     ``points``; the :data:`STAC_ONLY_SETTINGS` are ignored, ``max_nodata_fraction`` bounds pure-black pixels.
     """
 
@@ -65,63 +76,49 @@ class SampleSettings:
 
     def validate(self) -> None:
         """Raise :class:`InputError` with a one-line message for any out-of-range setting."""
-        import datetime as dt
-
-        from satclip_cli.sampling.reader import RESAMPLING_METHODS
-        from satclip_cli.sampling.stac_search import ITEM_ORDERS
-
         if self.n < 1:
-            raise InputError("--n must be at least 1")
+            raise InputError(f"{setting('n')} must be at least 1")
         if not 16 <= self.size <= 10980:
-            raise InputError("--size must be between 16 and 10980 pixels")
+            raise InputError(f"{setting('size')} must be between 16 and 10980 pixels")
         if self.strategy not in STRATEGIES:
-            raise InputError(f"--strategy must be one of {', '.join(STRATEGIES)}")
+            raise InputError(f"{setting('strategy')} must be one of {', '.join(STRATEGIES)}")
         if self.source not in SOURCES:
-            raise InputError(f"--source must be one of {', '.join(SOURCES)}")
+            raise InputError(f"{setting('source')} must be one of {', '.join(SOURCES)}")
         if self.source == "bluemarble":
             self._validate_bluemarble()
         if self.order not in ITEM_ORDERS:
-            raise InputError(f"--order must be one of {', '.join(ITEM_ORDERS)}")
+            raise InputError(f"{setting('order')} must be one of {', '.join(ITEM_ORDERS)}")
         if self.resampling not in RESAMPLING_METHODS:
-            raise InputError(f"--resampling must be one of {', '.join(RESAMPLING_METHODS)}")
+            raise InputError(f"{setting('resampling')} must be one of {', '.join(RESAMPLING_METHODS)}")
         try:
             start, end = dt.date.fromisoformat(self.start[:10]), dt.date.fromisoformat(self.end[:10])
         except ValueError:
-            raise InputError(f"--start/--end must be dates like 2021-01-31, not {self.start!r}/{self.end!r}") from None
+            raise InputError(
+                f"{setting('start')}/{setting('end')} must be dates like 2021-01-31, not {self.start!r}/{self.end!r}"
+            ) from None
         if start > end:
-            raise InputError(f"--start {self.start} is after --end {self.end}")
+            raise InputError(f"{setting('start')} {self.start} is after {setting('end')} {self.end}")
         if not 0 <= self.max_cloud <= 100:
-            raise InputError("--max-cloud is a percentage between 0 and 100")
+            raise InputError(f"{setting('max_cloud')} is a percentage between 0 and 100")
         if not 0 <= self.max_nodata_fraction <= 1:
-            raise InputError("--max-nodata is a fraction between 0 and 1")
+            raise InputError(f"{setting('max_nodata_fraction')} is a fraction between 0 and 1")
         if self.max_cloud_fraction is not None and not 0 <= self.max_cloud_fraction <= 1:
-            raise InputError("--max-cloud-fraction is a fraction between 0 and 1")
+            raise InputError(f"{setting('max_cloud_fraction')} is a fraction between 0 and 1")
         if self.strategy == "scenes" and not self.items:
-            raise InputError("--strategy scenes needs --items ITEMS.parquet (a stac-geoparquet scene list)")
+            raise InputError(
+                f"{setting('strategy')} scenes needs {setting('items')} ITEMS.parquet (a stac-geoparquet scene list)"
+            )
         if self.strategy == "points" and self.items:
-            raise InputError("--items is only used with --strategy scenes")
+            raise InputError(f"{setting('items')} is only used with {setting('strategy')} scenes")
 
     def _validate_bluemarble(self) -> None:
-        from satclip_cli.sampling.bluemarble import MOSAIC_ROWS
-
+        source = setting("source")
         if self.strategy != "points":
-            raise InputError("--strategy scenes needs --source stac; --source bluemarble draws points")
+            raise InputError(f"{setting('strategy')} scenes needs {source} stac; {source} bluemarble draws points")
         if self.size > MOSAIC_ROWS:
-            raise InputError(f"--size must be at most {MOSAIC_ROWS} pixels with --source bluemarble")
+            raise InputError(f"{setting('size')} must be at most {MOSAIC_ROWS} pixels with {source} bluemarble")
         if self.max_cloud_fraction is not None:
-            raise InputError("--max-cloud-fraction needs the SCL layer of --source stac")
-
-    def search_options(self, sign: bool, max_items: int = 500) -> SearchOptions:
-        return SearchOptions(
-            stac_url=self.stac_url,
-            collection=self.collection,
-            start=self.start,
-            end=self.end,
-            max_cloud=self.max_cloud,
-            order=self.order,
-            sign=sign,
-            max_items=max_items,
-        )
+            raise InputError(f"{setting('max_cloud_fraction')} needs the SCL layer of {source} stac")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,6 +144,76 @@ class SampleSettings:
         ]
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``k`` of ``count`` (1-based): dataset indices ``i`` with ``i % count == k - 1``."""
+
+    k: int = 1
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """Parse ``K/N`` (e.g. ``3/8``) with 1 <= K <= N."""
+        try:
+            k_text, count_text = text.split("/")
+            shard = cls(int(k_text), int(count_text))
+        except ValueError:
+            raise InputError(
+                f"{setting('shard')} must look like K/N with 1 <= K <= N (e.g. 1/4), not {text!r}"
+            ) from None
+        if not 1 <= shard.k <= shard.count:
+            raise InputError(f"{setting('shard')} {text}: K must be between 1 and N")
+        return shard
+
+    def indices(self, n: int) -> range:
+        """The dataset indices of this shard among ``range(n)``."""
+        return range(self.k - 1, n, self.count)
+
+    @property
+    def tag(self) -> str:
+        """``<k>-of-<count>``, the shard's part of its records and failures file names."""
+        return f"{self.k}-of-{self.count}"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (none of this changes which patches are made).
+
+    ``workers`` points in parallel, each reading its bands in parallel; ``max_point_attempts``
+    points drawn per patch before giving up; ``max_items_per_point`` items tried at one point.
+    ``sign``: sign asset hrefs with the ``planetary-computer`` package (None: when the STAC
+    URL or the hrefs are Planetary Computer's). The index files are rewritten every
+    ``index_refresh_seconds`` during a run, and at its end.
+    """
+
+    workers: int = 4
+    shard: Shard = field(default_factory=Shard)
+    max_point_attempts: int = 25
+    max_items_per_point: int = 5
+    max_consecutive_search_failures: int = 20
+    index_refresh_seconds: float = 600.0
+    sign: bool | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """One ``satclip sample`` run: the dataset folder ``out``, the dataset's settings, how to run."""
+
+    out: Path
+    """The dataset folder (created; a folder holding a dataset with the same settings is resumed)."""
+    settings: SampleSettings
+    options: RunOptions = field(default_factory=RunOptions)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.out, Path):
+            object.__setattr__(self, "out", Path(os.fspath(self.out)))
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` with a one-line message for any out-of-range setting."""
+        self.settings.validate()
+
+
 def load_or_store_settings(state_dir: Path, settings: SampleSettings) -> bool:
     """Store ``settings`` in ``state_dir``, or check they match the stored ones; True when resuming.
 
@@ -158,12 +225,12 @@ def load_or_store_settings(state_dir: Path, settings: SampleSettings) -> bool:
         try:
             stored = SampleSettings.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, TypeError) as error:
-            raise InputError(f"{path} is unreadable ({error}); use a new --out folder") from error
+            raise InputError(f"{path} is unreadable ({error}); use a new {setting('out')} folder") from error
         changed = stored.differences(settings)
         if changed:
             raise InputError(
                 f"{state_dir.parent} holds a dataset made with other settings ({'; '.join(changed)}); "
-                "use the same options to resume, or a new --out folder"
+                f"use the same options to resume, or a new {setting('out')} folder"
             )
     state_dir.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, overwrite=True) as tmp:

@@ -2,21 +2,57 @@
 
 Every band is read over exactly the window's ground extent from its own grid (10, 20 or
 60 m) and resampled onto the 10 m window; only the COG tiles that window touches are
-transferred.
+transferred. Also here: the GDAL settings for those remote reads (:data:`REMOTE_GDAL_OPTIONS`)
+and which read errors are worth a retry (:func:`is_transient_read_error`).
 """
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
 
 from satclip_cli.dataset.sentinel2 import S2_BANDS, SCL_ASSET
-from satclip_cli.sampling.remote_reads import REMOTE_GDAL_OPTIONS
+from satclip_cli.errors import one_line
 from satclip_cli.sampling.window import PatchWindow
 
 RESAMPLING_METHODS = ("nearest", "bilinear", "cubic", "average")
+"""How the 20 m and 60 m bands may be resampled onto the 10 m window (rasterio ``Resampling`` names)."""
+
+REMOTE_GDAL_OPTIONS: dict[str, str | int] = {
+    # Do not list the "directory" of a URL looking for sidecar files: one request saved per file.
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.TIFF",
+    # GDAL's own retries of HTTP 429/502/503/504, with a growing delay (seconds).
+    "GDAL_HTTP_MAX_RETRY": 4,
+    "GDAL_HTTP_RETRY_DELAY": 0.5,
+    "GDAL_HTTP_TIMEOUT": 60,
+    "GDAL_HTTP_CONNECTTIMEOUT": 20,
+    # Merge adjacent tile requests into one range request; keep connections open.
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    "GDAL_HTTP_MULTIPLEX": "YES",
+    # First request reads the header and the tile index of small COGs at once.
+    "GDAL_INGESTED_BYTES_AT_OPEN": 32768,
+    "VSI_CACHE": "TRUE",
+}
+"""rasterio.Env options for windowed reads of remote COGs (Sentinel-2 on Planetary Computer and alike)."""
+
+_TRANSIENT = re.compile(
+    r"HTTP response code: (429|5\d\d)|timed? ?out|connection|couldn't connect|curl error|reset by peer|"
+    r"transfer closed|SSL",
+    re.IGNORECASE,
+)
+
+
+def is_transient_read_error(error: BaseException) -> bool:
+    """True for read errors worth retrying (HTTP 429/5xx, time-outs, dropped connections).
+
+    A corrupt or missing file (HTTP 404, "not recognized as a supported file format",
+    a bad TIFF directory) is permanent.
+    """
+    return bool(_TRANSIENT.search(str(error)))
 
 
 class AssetReadError(Exception):
@@ -26,15 +62,16 @@ class AssetReadError(Exception):
         self.band = band
         self.href = href
         self.cause = cause
-        super().__init__(f"{band} ({_strip_query(href)}): {' '.join(str(cause).split())}")
+        super().__init__(f"{band} ({_strip_query(href)}): {one_line(cause)}")
 
 
 @dataclass(frozen=True)
 class PatchPixels:
     """The pixels of one patch.
 
-    ``bands``: uint16 array of shape (12, size, size) in :data:`S2_BANDS` order (reflectance x 10,000).
-    ``scl``: uint8 scene classes of shape (size, size), or None when not read.
+    ``bands``: (bands, size, size); from Sentinel-2 scenes uint16 in :data:`S2_BANDS` order (reflectance
+    x 10,000), from the Blue Marble mosaic uint8 red, green, blue.
+    ``scl``: uint8 scene classes of shape (size, size), or None when not read (or not available).
     """
 
     bands: np.ndarray

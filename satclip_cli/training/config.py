@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from satclip_cli.errors import InputError
+from satclip_cli.errors import InputError, setting
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "64-true")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
@@ -93,27 +93,30 @@ class TrainConfig:
         return dataclasses.replace(self, **{key: value for key, value in changes.items() if value is not None})
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (what ``config.yaml`` and the checkpoints store)."""
         return dataclasses.asdict(self)
 
     def validate(self) -> None:
         """Raise :class:`InputError` with a one-line message for an unusable setting."""
         if not self.data:
-            raise InputError("give the dataset folder with --data DIR")
+            raise InputError(f"give the dataset folder with {setting('data')} DIR")
         positive = ("max_epochs", "batch_size", "accumulate", "legendre_polys", "capacity", "embed_dim", "nodes")
         for name in positive:
             if int(getattr(self, name)) < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+                raise InputError(f"{setting(name)} must be at least 1")
         if not 0 < self.val_fraction < 1:
-            raise InputError("--val-fraction must be between 0 and 1")
+            raise InputError(f"{setting('val_fraction')} must be between 0 and 1")
         if self.lr <= 0:
-            raise InputError("--lr must be positive")
+            raise InputError(f"{setting('lr')} must be positive")
         if self.precision is not None and self.precision not in PRECISIONS:
-            raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}")
+            raise InputError(f"{setting('precision')} must be one of {', '.join(PRECISIONS)}")
         if self.accelerator not in ACCELERATORS:
-            raise InputError(f"--accelerator must be one of {', '.join(ACCELERATORS)}")
+            raise InputError(f"{setting('accelerator')} must be one of {', '.join(ACCELERATORS)}")
         if not 0 <= self.location_dropout < 1:
-            raise InputError("--location-dropout must be in [0, 1)")
+            raise InputError(f"{setting('location_dropout')} must be in [0, 1)")
         if self.location_dtype not in ("float32", "float64"):
-            raise InputError("--location-dtype must be float32 or float64")
+            raise InputError(f"{setting('location_dtype')} must be float32 or float64")
         if self.cache_features and self.cache_views not in (1, 2, 4, 8):
-            raise InputError("--cache-views must be 1, 2, 4 (the flips of the augmentation) or 8 (also rotations)")
+            raise InputError(
+                f"{setting('cache_views')} must be 1, 2, 4 (the flips of the augmentation) or 8 (also rotations)"
+            )

@@ -7,20 +7,32 @@ views) the pooled backbone features of the centre crop are computed once and sto
 then draws one stored view per tile and step and runs only the head and the location encoder.
 The objective is the one of flips-and-rotations augmentation; crops and blur are not applied
 (they change the features in ways a cache cannot hold). Points still get their jitter.
+
+:func:`feature_cache_dataset` is the step a run takes with ``cache_features``: it finds or computes
+the cache of a dataset (under torchrun or SLURM only global rank 0 computes; the others wait for
+the file) and returns it as a dataset the data module serves instead of the patches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from satclip_cli.errors import InputError, setting
+from satclip_cli.models.vision.freezing import backbone_features
+from satclip_cli.models.vision.specs import vision_encoder_spec
+from satclip_cli.training.config import TrainConfig
+from satclip_cli.training.trainer import TrainingFailedError, global_rank_from_env
+
 DIHEDRAL_VIEWS: tuple[str, ...] = ("identity", "flip-x", "flip-y", "rot180", "transpose", "rot90", "rot270", "anti")
-"""The 8 symmetries of the square, in the order views are taken (``--cache-views 2`` = identity, flip-x, ...)."""
+"""The 8 symmetries of the square, in the order views are taken (``cache_views=2``: identity, flip-x)."""
 
 
 def dihedral_view(images: torch.Tensor, view: int) -> torch.Tensor:
@@ -145,3 +157,54 @@ class CachedFeatureDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return {"features": self.cache.features[index], "point": self.cache.points[index]}
+
+
+def feature_cache_dataset(
+    config: TrainConfig, module: Any, dataset: Any, progress: bool = True
+) -> CachedFeatureDataset:
+    """The cached backbone features of every tile (the ``cache_features`` setting), computed on first use.
+
+    Stored in ``OUT/feature_cache/<key>.safetensors``; the key covers the dataset's files, the vision
+    encoder and its weights, the crop and the views, so a changed setting recomputes. Under torchrun
+    or SLURM only global rank 0 computes; the other ranks wait for the file.
+    """
+    from satclip_cli.utils.progress import progress_bar
+
+    spec = vision_encoder_spec(config.vision)
+    if not spec.frozen_backbone:
+        raise InputError(f"{setting('cache_features')} needs a frozen backbone (moco-*), not {config.vision}")
+    crop = module.augment.crop_size
+    key = cache_key(dataset_fingerprint(dataset), config.vision, str(config.vision_weights), crop, config.cache_views)
+    path = Path(config.out) / "feature_cache" / f"{key}.safetensors"
+    cache = FeatureCache.load(path, key)
+    if cache is None and global_rank_from_env() > 0:
+        cache = _wait_for_cache(path, key)
+    if cache is None:
+        device = torch.device("cuda" if torch.cuda.is_available() and config.accelerator != "cpu" else "cpu")
+        visual = module.model.visual.to(device).eval()
+        with progress_bar(progress, len(dataset), "Caching backbone features", unit="tiles") as advance:
+            cache = compute_feature_cache(
+                dataset,
+                lambda images, points: module.augment(images, points, train=False),
+                lambda images: backbone_features(visual, config.vision, images),
+                views=config.cache_views,
+                key=key,
+                device=device,
+                batch_size=max(1, min(config.batch_size, 256)),
+                num_workers=config.num_workers,
+                on_progress=advance,
+            )
+        visual.cpu()
+        cache.save(path)
+    return CachedFeatureDataset(cache)
+
+
+def _wait_for_cache(path: Path, key: str, timeout_s: float = 24 * 3600) -> FeatureCache:
+    """The cache rank 0 writes to ``path``, polled every 5 s for up to ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        cache = FeatureCache.load(path, key)
+        if cache is not None:
+            return cache
+        time.sleep(5)
+    raise TrainingFailedError(f"rank 0 did not write the feature cache {path} in time")

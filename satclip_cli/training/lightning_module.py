@@ -18,6 +18,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
+from satclip_cli.models.checkpoints import CHECKPOINT_INFO_KEY
 from satclip_cli.models.satclip import SatCLIPModel
 from satclip_cli.training.loss import ClipLoss, backward_in_micro_batches
 
@@ -39,7 +40,7 @@ class SatCLIPLightningModule(pl.LightningModule):
     ``"features"`` instead of ``"image"`` (cached backbone features [B, F]) go through
     ``image_head`` only. ``official_hparams`` are stored as the checkpoint's ``hyper_parameters``
     (the original names, so the original loader reads our checkpoints); ``extra_checkpoint_info``
-    is stored under the checkpoint key ``satclip_cli``.
+    is stored under the checkpoint key ``satclip_cli`` (:data:`~satclip_cli.models.checkpoints.CHECKPOINT_INFO_KEY`).
     """
 
     def __init__(
@@ -163,4 +164,4 @@ class SatCLIPLightningModule(pl.LightningModule):
         return torch.optim.AdamW(groups, lr=self.lr)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["satclip_cli"] = self.extra_checkpoint_info
+        checkpoint[CHECKPOINT_INFO_KEY] = self.extra_checkpoint_info

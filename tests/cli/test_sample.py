@@ -125,6 +125,23 @@ def test_bad_options_are_one_line_errors(tmp_path, args, message):
     assert not (tmp_path / "ds").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--max-nodata", "2"], "Error: --max-nodata is a fraction between 0 and 1"),
+        (["--start", "2023-01-01", "--end", "2022-01-01"], "Error: --start 2023-01-01 is after --end 2022-01-01"),
+        (
+            ["--source", "bluemarble", "--size", "3000"],
+            "Error: --size must be at most 2700 pixels with --source bluemarble",
+        ),
+    ],
+)
+def test_errors_name_the_flags_of_the_settings(tmp_path, args, line):
+    result = runner.invoke(app, ["sample", "--out", str(tmp_path / "ds"), "--n", "2", *args])
+    assert result.exit_code == 2
+    assert result.output.strip() == line
+
+
 def test_unreachable_stac_api_is_a_one_line_error(tmp_path):
     import socket
 

@@ -1,32 +1,23 @@
+"""The index files: written for exactly the patches present, read back with every row checked."""
+
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 
-from satclip_cli.dataset.index import JsonLines, collect_records, existing_patches, write_index
-from satclip_cli.dataset.patch_encoding import write_patch
-
-TRANSFORM = (10.0, 0.0, 500_000.0, 0.0, -10.0, 4_000_000.0)
-
-
-def make_dataset(root, indices, record_indices):
-    images = root / "images"
-    images.mkdir(parents=True)
-    records = JsonLines(root / "sampling" / "records-1-of-1.jsonl")
-    for index in indices:
-        record = {
-            "index": index, "fn": f"patch_{index}.tif", "lon": 10.0 + index, "lat": -5.0 - index,
-            "item_id": f"S2B_{index}", "cloud_cover": 2.5, "col_off": 7, "row_off": 9,
-        }  # fmt: skip
-        write_patch(images / record["fn"], np.ones((12, 16, 16), np.uint16), "EPSG:32633", TRANSFORM, record)
-        if index in record_indices:
-            records.append(record)
-    return records
+from satclip_cli.dataset.index import read_index, write_index
+from satclip_cli.dataset.layout import existing_patches
+from satclip_cli.errors import InputError
 
 
-def test_index_lists_exactly_the_patches_present(tmp_path):
+def write_csv(root: Path, rows: list[tuple]) -> None:
+    pd.DataFrame(rows, columns=["fn", "lon", "lat"]).to_csv(root / "index.csv", index=False)
+
+
+def test_index_lists_exactly_the_patches_present(make_dataset, tmp_path):
     records = make_dataset(tmp_path, [0, 2, 5], record_indices={0, 2, 5})
     records.append({"index": 9, "fn": "patch_9.tif", "lon": 0, "lat": 0})  # record of a patch that is not there
     assert write_index(tmp_path) == 3
@@ -42,22 +33,39 @@ def test_index_lists_exactly_the_patches_present(tmp_path):
     assert json.loads(geo.to_json())["features"][0]["properties"]["cloud_cover"] == 2.5
 
 
-def test_lost_records_are_rebuilt_from_patch_tags(tmp_path):
-    make_dataset(tmp_path, [0, 1], record_indices={0})
-    records = collect_records(tmp_path)
-    assert [r["index"] for r in records] == [0, 1]
-    rebuilt = records[1]
-    assert rebuilt["item_id"] == "S2B_1" and rebuilt["lon"] == pytest.approx(11.0) and rebuilt["col_off"] == 7
-
-
-def test_truncated_last_record_line_is_ignored(tmp_path):
-    make_dataset(tmp_path, [0], record_indices={0})
-    with (tmp_path / "sampling" / "records-1-of-1.jsonl").open("a") as file:
-        file.write('{"index": 1, "fn": "pat')
-    assert [r["index"] for r in collect_records(tmp_path)] == [0]
-
-
 def test_empty_dataset_gets_empty_index_files(tmp_path):
     assert write_index(tmp_path) == 0
     assert (tmp_path / "index.csv").read_text().strip() == "fn,lon,lat"
     assert existing_patches(tmp_path / "images") == {}
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda root: root.rename(root.with_name("gone")), "does not exist"),
+        (lambda root: (root / "index.csv").unlink(), "index.csv is missing"),
+        (lambda root: write_csv(root, []), "lists no patches"),
+        (lambda root: (root / "index.csv").write_text("file,lon,lat\na.tif,1,2\n"), "lacks column(s) fn; it needs"),
+        (lambda root: (root / "index.csv").write_text("fn,x,y\na.tif,1,2\n"), "lacks column(s) lon, lat"),
+        (lambda root: write_csv(root, [("patch_445.tif", 1.0, 2.0), (None, 1.0, 2.0)]), "1 rows have no fn"),
+        (
+            lambda root: write_csv(root, [("patch_445.tif", 1.0, 2.0), ("patch_8845.tif", float("nan"), 2.0)]),
+            "1 rows have a missing or non-numeric lon/lat (first: line 3, patch_8845.tif",
+        ),
+        (
+            lambda root: write_csv(root, [("patch_445.tif", "east", 2.0)]),
+            "non-numeric lon/lat (first: line 2, patch_445.tif: lon='east'",
+        ),
+        (
+            lambda root: write_csv(root, [("patch_445.tif", 10.0, 95.0), ("patch_8845.tif", 10.0, -91.0)]),
+            "2 rows have coordinates outside lon [-180, 180], lat [-90, 90] (first: line 2, patch_445.tif",
+        ),
+        (lambda root: write_csv(root, [("patch_445.tif", 45.0, 120.0)]), "are lon and lat swapped?"),
+    ],
+)
+def test_unusable_folders_are_one_line_input_errors(dataset_dir, setup, message):
+    setup(dataset_dir)
+    with pytest.raises(InputError) as error:
+        read_index(dataset_dir)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import rasterio
 
-from satclip_cli.dataset.repack import DatasetRepack, PatchEncodingInfo, repack_patch, slow_encoding_reason
+from satclip_cli.dataset.patch_files import PatchEncodingInfo
+from satclip_cli.dataset.repack import DatasetRepack
 from satclip_cli.dataset.torch_dataset import S2PatchDataset
 from satclip_cli.errors import InputError
 
@@ -39,19 +40,6 @@ def assert_same_patch(original: Path, repacked: Path) -> None:
         assert a.tags() == b.tags()
 
 
-def test_s2_100k_files_are_diagnosed_as_slow_and_ours_are_not(dataset_dir, tmp_path):
-    original = dataset_dir / "images" / "patch_445.tif"
-    info = PatchEncodingInfo.read(original)
-    assert (info.compression, info.predictor, info.interleave, info.block) == ("LZW", 2, "PIXEL", (512, 512))
-    assert not info.is_ours()
-    assert slow_encoding_reason(original) == "LZW compression, 512 x 512 px tiles on a 256 x 256 px patch"
-    repacked = tmp_path / "patch_445.tif"
-    repack_patch(str(original), str(repacked))
-    assert PatchEncodingInfo.read(repacked).is_ours() and slow_encoding_reason(repacked) is None
-    (tmp_path / "broken.tif").write_bytes(b"not a tiff")
-    assert slow_encoding_reason(tmp_path / "broken.tif") is None
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_repack_into_a_new_folder_is_lossless_smaller_and_leaves_the_source(copied_dataset, tmp_path, workers):
     before = digests(copied_dataset / "images")
@@ -71,7 +59,7 @@ def test_repack_into_a_new_folder_is_lossless_smaller_and_leaves_the_source(copi
         assert PatchEncodingInfo.read(out / "images" / name).is_ours()
     # the training loader reads the copy as it read the original
     ours, theirs = S2PatchDataset(out), S2PatchDataset(copied_dataset)
-    assert ours.patch_shape == theirs.patch_shape == (12, 256, 256)
+    assert ours.patch_shape == theirs.patch_shape == (12, 64, 64)
     np.testing.assert_array_equal(ours[3]["image"].numpy(), theirs[3]["image"].numpy())
     assert "-> " in summary.lines()[0] and "MB" in summary.lines()[-1]
 
@@ -124,7 +112,7 @@ def test_an_unreadable_patch_stops_with_its_name_and_keeps_the_rest(copied_datas
 @pytest.mark.parametrize(
     ("out", "message"),
     [
-        ("ds", "is the dataset itself; use --in-place"),
+        ("ds", "is the dataset itself; use in_place"),
         ("ds/inner", "is inside the dataset"),
         ("a-file", "is a file"),
         ("other", "holds another dataset"),
@@ -160,13 +148,3 @@ def test_in_place_replaces_a_link_and_leaves_its_target(copied_dataset, tmp_path
     assert not link.is_symlink() and PatchEncodingInfo.read(link).is_ours()
     assert target.read_bytes() == before
     assert_same_patch(target, link)
-
-
-@pytest.mark.parametrize("size", [8, 40, 256, 300])
-def test_every_patch_size_we_write_is_recognised_as_done(tmp_path, size):
-    from satclip_cli.dataset.patch_encoding import write_patch
-
-    path = tmp_path / "p.tif"
-    transform = (10.0, 0.0, 500_000.0, 0.0, -10.0, 4_000_000.0)
-    write_patch(path, np.ones((3, size, size), np.uint16), "EPSG:32633", transform, {}, band_names=(None,) * 3)
-    assert PatchEncodingInfo.read(path).is_ours()  # else an in-place repack would redo it on every run

@@ -1,4 +1,4 @@
-"""S2PatchDataset on the 23 real S2-100K patches: exact pixels, points, checks with one-line errors, the split."""
+"""S2PatchDataset on 23 real S2-100K patches (centre 64 px crops): exact pixels, points, one-line errors, the split."""
 
 from pathlib import Path
 
@@ -21,11 +21,11 @@ def test_samples_are_the_stored_pixels_and_points(dataset_dir):
     index = pd.read_csv(dataset_dir / "index.csv")
     dataset = S2PatchDataset(dataset_dir)
     assert len(dataset) == len(index) == 23
-    assert dataset.patch_shape == (12, 256, 256)
+    assert dataset.patch_shape == (12, 64, 64)
     for i in range(len(dataset)):
         sample = dataset[i]
         assert list(sample) == ["image", "point"]
-        assert sample["image"].dtype == torch.uint16 and sample["image"].shape == (12, 256, 256)
+        assert sample["image"].dtype == torch.uint16 and sample["image"].shape == (12, 64, 64)
         with rasterio.open(dataset_dir / "images" / index["fn"][i]) as src:
             expected = src.read()
         assert expected.dtype == np.uint16
@@ -62,7 +62,7 @@ def test_batched_reads_decode_into_one_buffer_and_match_per_sample_reads(dataset
 
     batch = dataset.__getitems__([5, 6])
     stacked = collate_patches(batch)
-    assert stacked["image"].shape == (2, 12, 256, 256)
+    assert stacked["image"].shape == (2, 12, 64, 64)
     assert batch[1]["image"].data_ptr() == stacked["image"][1].data_ptr()  # samples are views, nothing copied
     assert torch.equal(batch[0]["image"], dataset[5]["image"]) and torch.equal(batch[1]["point"], dataset[6]["point"])
 
@@ -75,38 +75,6 @@ def test_collate_stacks_uint16_without_losing_high_values():
     if torch.cuda.is_available():  # the trip to the accelerator: pinned memory, copy, float conversion there
         on_device = batch["image"].pin_memory().to("cuda", non_blocking=True).float()
         assert on_device[:, 0, 0, 0].tolist() == [0.0, 32768.0, 65535.0]
-
-
-@pytest.mark.parametrize(
-    ("setup", "message"),
-    [
-        (lambda root: root.rename(root.with_name("gone")), "does not exist"),
-        (lambda root: (root / "index.csv").unlink(), "index.csv is missing"),
-        (lambda root: write_index(root, []), "lists no patches"),
-        (lambda root: (root / "index.csv").write_text("file,lon,lat\na.tif,1,2\n"), "lacks column(s) fn; it needs"),
-        (lambda root: (root / "index.csv").write_text("fn,x,y\na.tif,1,2\n"), "lacks column(s) lon, lat"),
-        (lambda root: write_index(root, [("patch_445.tif", 1.0, 2.0), (None, 1.0, 2.0)]), "1 rows have no fn"),
-        (
-            lambda root: write_index(root, [("patch_445.tif", 1.0, 2.0), ("patch_8845.tif", float("nan"), 2.0)]),
-            "1 rows have a missing or non-numeric lon/lat (first: line 3, patch_8845.tif",
-        ),
-        (
-            lambda root: write_index(root, [("patch_445.tif", "east", 2.0)]),
-            "non-numeric lon/lat (first: line 2, patch_445.tif: lon='east'",
-        ),
-        (
-            lambda root: write_index(root, [("patch_445.tif", 10.0, 95.0), ("patch_8845.tif", 10.0, -91.0)]),
-            "2 rows have coordinates outside lon [-180, 180], lat [-90, 90] (first: line 2, patch_445.tif",
-        ),
-        (lambda root: write_index(root, [("patch_445.tif", 45.0, 120.0)]), "are lon and lat swapped?"),
-    ],
-)
-def test_unusable_folders_are_one_line_input_errors(dataset_dir, setup, message):
-    setup(dataset_dir)
-    with pytest.raises(InputError) as error:
-        S2PatchDataset(dataset_dir)
-    assert message in str(error.value)
-    assert "\n" not in str(error.value)
 
 
 def test_missing_files_are_counted_and_the_first_named(dataset_dir):
@@ -141,7 +109,7 @@ def test_patches_of_the_wrong_kind_fail_when_read(dataset_dir):
     with rasterio.open(wrong_bands, "w", count=3, **profile) as dst:
         dst.write(np.ones((3, 16, 16), np.uint16))
     dataset = S2PatchDataset(dataset_dir)
-    with pytest.raises(InputError, match=r"is 16 x 16 px but patch_445.tif is 256 x 256; all patches"):
+    with pytest.raises(InputError, match=r"is 16 x 16 px but patch_445.tif is 64 x 64; all patches"):
         dataset[5]
     with pytest.raises(InputError, match=r"has 3 bands but patch_445.tif has 12; all patches of a dataset"):
         dataset[6]

@@ -14,7 +14,7 @@ from shapely.geometry import Point
 
 from satclip_cli.embedding.vector import embed_lonlat, embed_vector_file
 from satclip_cli.errors import InputError, OutputExistsError
-from satclip_cli.geo.vector_input import AssumedCRSWarning, open_point_source, representative_points
+from satclip_cli.geo.vector import AssumedCRSWarning, open_point_source, representative_points
 
 D = 4
 N = 50
@@ -278,9 +278,9 @@ def test_unknown_output_extension_fails_before_reading(tmp_path: Path) -> None:
 # -- real data -----------------------------------------------------------------------------------
 
 
-def test_natural_earth_places_and_countries(shared_data_dir: Path, tmp_path: Path) -> None:
-    places = shared_data_dir / "natural_earth" / "ne_50m_populated_places_simple.geojson"
-    countries = shared_data_dir / "natural_earth" / "ne_110m_admin_0_countries.geojson"
+def test_natural_earth_places_and_countries(data_dir: Path, tmp_path: Path) -> None:
+    places = data_dir / "natural_earth" / "ne_50m_populated_places_simple.geojson"
+    countries = data_dir / "natural_earth" / "ne_110m_admin_0_countries.geojson"
     if not (places.exists() and countries.exists()):
         pytest.skip("Natural Earth data not available")
     out = tmp_path / "places.parquet"

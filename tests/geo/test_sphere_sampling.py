@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
+from satclip_cli.cli.options import flag_name
 from satclip_cli.errors import InputError
 from satclip_cli.geo.land_mask import LandMask, load_land_mask
 from satclip_cli.geo.sphere_sampling import BoundingBox, SamplingArea, point_rng
-from satclip_cli.geo.vector_input import AssumedCRSWarning
+from satclip_cli.geo.vector import AssumedCRSWarning
 from satclip_cli.utils.package_data import EXAMPLES_DIR
 
 REGIONS = EXAMPLES_DIR / "regions.geojson"
@@ -148,9 +149,10 @@ def test_land_only_uses_the_given_mask() -> None:
 
 def test_bbox_over_the_ocean_with_land_only_fails_clearly() -> None:
     area = SamplingArea.from_options("-140,-55,-100,-35", None, True)  # South Pacific, no islands
-    with pytest.raises(InputError, match=r"cannot sample .*only 0 of .* candidates fell inside.*--land-only") as info:
+    with pytest.raises(InputError, match=r"cannot sample .*only 0 of .* candidates fell inside.*land_only") as info:
         area.draw(np.random.default_rng(7), 1)
     assert "\n" not in str(info.value)
+    assert "over the ocean with --land-only" in info.value.message_for(flag_name)  # what `satclip sample` prints
 
 
 # ------------------------------------------------------------------------------------------ regions

@@ -20,21 +20,28 @@ from satclip_cli.models.location_encoder import build_location_encoder
 
 
 @pytest.mark.parametrize(
-    ("checkpoint", "reference", "convention"),
+    ("folder", "checkpoint", "reference", "convention"),
     [
-        ("satclip_resnet18_l10.ckpt", "emb_resnet18_l10.npy", "satclip"),
-        ("satclip_vit4w128_l10_closed.ckpt", "emb_vit4w128_l10_closed.npy", "closed-form"),
+        ("fixtures_dir", "satclip_resnet18_l10.ckpt", "emb_resnet18_l10.npy", "satclip"),
+        pytest.param(
+            "shared_fixtures_dir",
+            "satclip_vit4w128_l10_closed.ckpt",
+            "emb_vit4w128_l10_closed.npy",
+            "closed-form",
+            marks=pytest.mark.shared_data,  # the closed-form checkpoint is in ../shared only
+        ),
     ],
 )
-def test_official_checkpoint_reproduces_official_embeddings(fixtures_dir, checkpoint, reference, convention):
-    encoder = load_official_checkpoint(fixtures_dir / checkpoint)
+def test_official_checkpoint_reproduces_official_embeddings(request, folder, checkpoint, reference, convention):
+    fixtures = request.getfixturevalue(folder)
+    encoder = load_official_checkpoint(fixtures / checkpoint)
     assert encoder.config.sh_convention == convention
     assert encoder.config.legendre_polys == 10 and encoder.config.sh_method == "exact"
     assert not encoder.training
-    points = torch.from_numpy(np.load(fixtures_dir / "points.npy"))
+    points = torch.from_numpy(np.load(fixtures / "points.npy"))
     with torch.no_grad():
         ours = encoder(points).numpy()
-    official = np.load(fixtures_dir / reference)
+    official = np.load(fixtures / reference)
     np.testing.assert_allclose(ours, official, rtol=0, atol=1e-6)
 
 
@@ -109,19 +116,20 @@ def test_unsafe_pickle_is_refused(tmp_path, capsys):
 )
 def test_corrupt_checkpoints_give_checkpoint_errors(tmp_path, fixtures_dir, corrupt):
     path = tmp_path / "model.ckpt"
-    shutil.copy(fixtures_dir / "satclip_vit4w128_l10_closed.ckpt", path)
+    shutil.copy(fixtures_dir / "satclip_resnet18_l10.ckpt", path)
     corrupt(path)
     with pytest.raises(CheckpointError):
         load_location_encoder(path)
 
 
-def test_incompatible_checkpoints(tmp_path, fixtures_dir):
-    checkpoint = torch.load(fixtures_dir / "satclip_vit4w128_l10_closed.ckpt", weights_only=True)
+def test_incompatible_checkpoints(tmp_path, fixtures_dir, closed_form_checkpoint):
+    checkpoint = torch.load(fixtures_dir / "satclip_resnet18_l10.ckpt", weights_only=True)
     torch.save({"state_dict": checkpoint["state_dict"]}, tmp_path / "no_hparams.ckpt")
     with pytest.raises(CheckpointError, match="not a SatCLIP"):
         load_location_encoder(tmp_path / "no_hparams.ckpt")
 
     visual_only = dict(checkpoint, state_dict={k: v for k, v in checkpoint["state_dict"].items() if "visual" in k})
+    assert visual_only["state_dict"]  # the test checkpoint keeps a little of the vision tower (model.visual.bn1.*)
     torch.save(visual_only, tmp_path / "visual_only.ckpt")
     with pytest.raises(CheckpointError, match="no location-encoder weights"):
         load_location_encoder(tmp_path / "visual_only.ckpt")
@@ -137,6 +145,6 @@ def test_incompatible_checkpoints(tmp_path, fixtures_dir):
         load_location_encoder(tmp_path / "discretized.ckpt")
 
     with pytest.raises(CheckpointError, match="legacy"):
-        load_location_encoder(fixtures_dir / "satclip_vit4w128_l10_closed.ckpt", sh_method="legacy")
+        load_location_encoder(closed_form_checkpoint, sh_method="legacy")
     with pytest.raises(CheckpointError, match="not found"):
         load_location_encoder(tmp_path / "missing.ckpt")

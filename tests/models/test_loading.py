@@ -6,18 +6,18 @@ from satclip_cli.errors import CheckpointError, OfflineError
 from satclip_cli.models import load_model
 
 
-def test_local_checkpoint_and_sh_override(fixtures_dir):
+def test_local_checkpoint_and_sh_override(fixtures_dir, closed_form_checkpoint):
     encoder = load_model(str(fixtures_dir / "satclip_resnet18_l10.ckpt"))
     assert encoder.config.legendre_polys == 10 and not encoder.training
     with pytest.raises(CheckpointError, match="legacy"):
-        load_model(str(fixtures_dir / "satclip_vit4w128_l10_closed.ckpt"), sh_method="legacy")
+        load_model(str(closed_form_checkpoint), sh_method="legacy")
 
 
 def test_unknown_names_and_uncached_models_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(CheckpointError, match="unknown model"):
         load_model("satclip-resnet99-l3", cache_dir=tmp_path)
-    with pytest.raises(OfflineError, match="--model"):
+    with pytest.raises(OfflineError, match="pass model /path/to/"):
         load_model("satclip-vit16-l40", cache_dir=tmp_path)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import constants
 
+from satclip_cli.cli.options import flag_name
 from satclip_cli.errors import CheckpointError, OfflineError
 from satclip_cli.models import registry as model_registry
 from satclip_cli.models.registry import (
@@ -37,7 +38,8 @@ from satclip_cli.models.registry import (
     resolve_model,
 )
 
-FIXTURE_CKPT = Path("/work/shared/fixtures/satclip_resnet18_l10.ckpt")
+FIXTURE_CKPT = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "satclip_resnet18_l10.ckpt"
+"""An official-layout checkpoint (location tower; see tests/data/fixtures/README.md)."""
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 RESOLVE_RE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<file>[^?]+)$")
 BLOB_RE = re.compile(r"^/blobs/(?P<sha>[0-9a-f]{64})$")
@@ -326,7 +328,6 @@ def test_unknown_name_lists_the_known_names() -> None:
 # --- download, cache, offline ---------------------------------------------------------------
 
 
-@pytest.mark.skipif(not FIXTURE_CKPT.is_file(), reason="reference checkpoint fixture not available")
 def test_real_checkpoint_is_downloaded_once_then_served_from_cache(tmp_path: Path) -> None:
     fake = FakeHub()
     fake.files[("microsoft/SatCLIP-ResNet18-L10", "satclip-resnet18-l10.ckpt")] = HostedFile(FIXTURE_CKPT)
@@ -399,7 +400,8 @@ def test_offline_with_empty_cache_is_one_clear_line(tmp_path: Path) -> None:
     assert "satclip-vit16-l40 is not in the Hugging Face cache" in message
     assert "offline" in message
     assert "microsoft/SatCLIP-ViT16-L40/resolve/main/satclip-vit16-l40.ckpt" in message
-    assert "--model /path/to/satclip-vit16-l40.ckpt" in message
+    assert "model /path/to/satclip-vit16-l40.ckpt" in message
+    assert "--model /path/to/satclip-vit16-l40.ckpt" in caught.value.message_for(flag_name)
 
 
 def test_hf_hub_offline_environment_variable_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -418,7 +420,8 @@ def test_unreachable_hub_fails_fast_with_one_line(tmp_path: Path) -> None:
     assert "\n" not in message
     assert "is not in the Hugging Face cache" in message
     assert f"{endpoint} cannot be reached" in message
-    assert "--model /path/to/satclip-resnet50-l40.ckpt" in message
+    assert "model /path/to/satclip-resnet50-l40.ckpt" in message
+    assert "--model /path/to/satclip-resnet50-l40.ckpt" in caught.value.message_for(flag_name)
     assert not (tmp_path / "cache").exists() or not any(i.cached for i in list_models(cache_dir=tmp_path / "cache"))
 
 

@@ -1,18 +1,20 @@
+"""The two-tower SatCLIP model: the original layout, the logit scale, float64 locations, a frozen backbone."""
+
 import math
 
 import pytest
 import torch
 
-from satclip_cli.models.location_encoder import LocationEncoderConfig
-from satclip_cli.models.satclip import MAX_LOGIT_SCALE, SatCLIPModel, build_location_part
-from satclip_cli.models.vision.encoders import build_vision_encoder, frozen_backbone_eval_fn
-from satclip_cli.training.lightning_module import no_weight_decay
+from satclip_cli.models.location_encoder import LocationEncoderConfig, build_location_encoder
+from satclip_cli.models.satclip import MAX_LOGIT_SCALE, SatCLIPModel
+from satclip_cli.models.vision.builder import build_vision_encoder
+from satclip_cli.models.vision.freezing import frozen_backbone_eval_fn
 
 
 def tiny_model(vision: str = "clip-vit") -> SatCLIPModel:
     kwargs = {"vision_layers": 1, "vision_width": 32, "vision_patch_size": 16} if vision == "clip-vit" else {}
     visual = build_vision_encoder(vision, embed_dim=8, image_resolution=32, in_channels=13, weights="none", **kwargs)
-    location = build_location_part(LocationEncoderConfig(legendre_polys=3, capacity=16, embed_dim=8))
+    location = build_location_encoder(LocationEncoderConfig(legendre_polys=3, capacity=16, embed_dim=8))
     return SatCLIPModel(visual, location, frozen_backbone_eval=frozen_backbone_eval_fn(vision))
 
 
@@ -46,11 +48,3 @@ def test_a_frozen_backbone_stays_in_eval_mode_in_training():
     model = tiny_model("moco-resnet18").train()
     assert not model.visual.bn1.training and not model.visual.layer1[0].bn1.training
     assert model.visual.fc.training and model.location.training
-
-
-def test_weight_decay_spares_biases_norms_and_the_logit_scale():
-    model = tiny_model()
-    decayed = {name for name, p in model.named_parameters() if not no_weight_decay(name, p)}
-    assert "logit_scale" not in decayed
-    assert not any(name.endswith(".bias") or ".ln_" in name for name in decayed)
-    assert "visual.conv1.weight" in decayed and "location.nnet.layers.0.weight" in decayed

@@ -32,24 +32,24 @@ OUTSIDE = {
 }
 
 
-def test_points_inside_countries(shared_data_dir: Path) -> None:
+def test_points_inside_countries(data_dir: Path) -> None:
     points = np.array([lonlat for lonlat, _ in INSIDE.values()])
-    assert continent_of(points, data_dir=shared_data_dir).tolist() == [c for _, c in INSIDE.values()]
+    assert continent_of(points, data_dir=data_dir).tolist() == [c for _, c in INSIDE.values()]
 
 
-def test_points_outside_get_the_nearest_country(shared_data_dir: Path) -> None:
+def test_points_outside_get_the_nearest_country(data_dir: Path) -> None:
     points = np.array([lonlat for lonlat, _ in OUTSIDE.values()])
-    assert continent_of(points, data_dir=shared_data_dir).tolist() == [c for _, c in OUTSIDE.values()]
+    assert continent_of(points, data_dir=data_dir).tolist() == [c for _, c in OUTSIDE.values()]
 
 
-def test_nearest_is_by_great_circle_distance_across_the_dateline_and_poles(shared_data_dir: Path) -> None:
+def test_nearest_is_by_great_circle_distance_across_the_dateline_and_poles(data_dir: Path) -> None:
     """Agrees with a brute-force haversine search over finely densified country borders."""
     import shapely
 
+    from satclip_cli.geo.polygons import polygon_index
     from satclip_cli.probing.continents import _countries
-    from satclip_cli.probing.tasks import polygon_index
 
-    countries = _countries(str(shared_data_dir.resolve()))
+    countries = _countries(str(data_dir.resolve()))
     rng = np.random.default_rng(0)
     # sea points near the dateline, in polar seas, and in the open Pacific / Southern Ocean
     candidates = np.concatenate(
@@ -63,7 +63,7 @@ def test_nearest_is_by_great_circle_distance_across_the_dateline_and_poles(share
 
     sea = candidates[polygon_index(candidates, countries.polygons) < 0][:120]
     assert len(sea) > 80
-    got = continent_of(sea, data_dir=shared_data_dir)
+    got = continent_of(sea, data_dir=data_dir)
 
     # brute force: great-circle distance to every (densified) border vertex of every country
     rings = shapely.segmentize(shapely.boundary(countries.polygons), 0.05)
@@ -82,22 +82,22 @@ def test_nearest_is_by_great_circle_distance_across_the_dateline_and_poles(share
     assert (got == expected).mean() > 0.98  # a planar nearest in lon/lat degrees agrees on only ~80 %
 
 
-def test_far_from_land_can_be_open_ocean(shared_data_dir: Path) -> None:
+def test_far_from_land_can_be_open_ocean(data_dir: Path) -> None:
     points = np.array([[-140.0, -5.0], [-10.5, 38.7], [12.5, 41.9]])
-    assert continent_of(points, data_dir=shared_data_dir).tolist()[1:] == ["Europe", "Europe"]
-    assert continent_of(points, data_dir=shared_data_dir, max_distance_km=500).tolist() == [
+    assert continent_of(points, data_dir=data_dir).tolist()[1:] == ["Europe", "Europe"]
+    assert continent_of(points, data_dir=data_dir, max_distance_km=500).tolist() == [
         OPEN_OCEAN,
         "Europe",
         "Europe",
     ]
 
 
-def test_output_shape_values_and_validation(shared_data_dir: Path) -> None:
+def test_output_shape_values_and_validation(data_dir: Path) -> None:
     rng = np.random.default_rng(1)
     points = np.column_stack([rng.uniform(-180, 180, 500), np.degrees(np.arcsin(rng.uniform(-1, 1, 500)))])
-    out = continent_of(points, data_dir=shared_data_dir)
+    out = continent_of(points, data_dir=data_dir)
     assert out.shape == (500,) and set(out.tolist()) <= set(CONTINENTS)
     assert len(set(out.tolist())) >= 7
-    assert continent_of(np.zeros((0, 2)), data_dir=shared_data_dir).shape == (0,)
+    assert continent_of(np.zeros((0, 2)), data_dir=data_dir).shape == (0,)
     with pytest.raises(InputError, match="latitude 95"):
-        continent_of(np.array([[0.0, 95.0]]), data_dir=shared_data_dir)
+        continent_of(np.array([[0.0, 95.0]]), data_dir=data_dir)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from satclip_cli.cli.options import flag_name
 from satclip_cli.errors import InputError, OfflineError
 from satclip_cli.probing import downloads as task_data
 from satclip_cli.probing.downloads import REGISTRY, DataFile, DataIntegrityError, cache_root, fetch
@@ -70,9 +71,9 @@ def mirror(tmp_path: Path) -> Iterator[_LoopbackServer]:
         yield server
 
 
-def test_download_once_then_cached(mirror: _LoopbackServer, shared_data_dir: Path, tmp_path: Path) -> None:
+def test_download_once_then_cached(mirror: _LoopbackServer, data_dir: Path, tmp_path: Path) -> None:
     entry = REGISTRY["air_temperature"]["stationDataAll.csv"]
-    _publish(mirror.root, entry, shared_data_dir / "air_temperature" / "stationDataAll.csv")  # type: ignore[attr-defined]
+    _publish(mirror.root, entry, data_dir / "air_temperature" / "stationDataAll.csv")  # type: ignore[attr-defined]
     cache = tmp_path / "cache"
     path = fetch("air_temperature", "stationDataAll.csv", base_url=mirror.url, cache_dir=cache)
     assert path == cache / "air_temperature" / "stationDataAll.csv"
@@ -84,9 +85,9 @@ def test_download_once_then_cached(mirror: _LoopbackServer, shared_data_dir: Pat
     assert len(mirror.requests) == 1
 
 
-def test_corrupted_cache_is_downloaded_again(mirror: _LoopbackServer, shared_data_dir: Path, tmp_path: Path) -> None:
+def test_corrupted_cache_is_downloaded_again(mirror: _LoopbackServer, data_dir: Path, tmp_path: Path) -> None:
     entry = REGISTRY["air_temperature"]["stationDataAll.csv"]
-    _publish(mirror.root, entry, shared_data_dir / "air_temperature" / "stationDataAll.csv")  # type: ignore[attr-defined]
+    _publish(mirror.root, entry, data_dir / "air_temperature" / "stationDataAll.csv")  # type: ignore[attr-defined]
     cached = tmp_path / "cache" / "air_temperature" / "stationDataAll.csv"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"truncated")
@@ -95,17 +96,16 @@ def test_corrupted_cache_is_downloaded_again(mirror: _LoopbackServer, shared_dat
     assert len(mirror.requests) == 1
 
 
-def test_hash_mismatch_is_an_error_and_nothing_is_kept(
-    mirror: _LoopbackServer, shared_data_dir: Path, tmp_path: Path
-) -> None:
+def test_hash_mismatch_is_an_error_and_nothing_is_kept(mirror: _LoopbackServer, data_dir: Path, tmp_path: Path) -> None:
     entry = REGISTRY["air_temperature"]["stationDataAll.csv"]
-    served = _publish(mirror.root, entry, shared_data_dir / "air_temperature" / "stationDataAll.csv")  # type: ignore[attr-defined]
+    served = _publish(mirror.root, entry, data_dir / "air_temperature" / "stationDataAll.csv")  # type: ignore[attr-defined]
     served.write_bytes(served.read_bytes().replace(b"18.025", b"19.025", 1))  # one changed value
     cache = tmp_path / "cache"
     with pytest.raises(DataIntegrityError, match="SHA-256") as info:
         fetch("air_temperature", "stationDataAll.csv", base_url=mirror.url, cache_dir=cache)
     message = str(info.value)
-    assert "\n" not in message and mirror.url in message and "--data-dir" in message
+    assert "\n" not in message and mirror.url in message and "pass data_dir DIR" in message
+    assert "pass --data-dir DIR" in info.value.message_for(flag_name)  # what `satclip probe` prints
     assert [p for p in cache.rglob("*") if p.is_file()] == []  # neither the file nor a temporary copy
 
 
@@ -125,30 +125,39 @@ def test_unreachable_server_gives_one_line_offline_error(tmp_path: Path) -> None
     entry = REGISTRY["elevation"]["etopo60.cdf"]
     assert "\n" not in message
     assert f"{base}/{entry.repo}/{entry.commit}/{entry.path}" in message
-    assert "--data-dir DIR" in message and "DIR/elevation/etopo60.cdf" in message
+    assert "pass data_dir DIR" in message and "DIR/elevation/etopo60.cdf" in message
+    assert "pass --data-dir DIR" in info.value.message_for(flag_name)
     assert not (tmp_path / "cache" / "elevation" / "etopo60.cdf").exists()
 
 
-def test_shapefile_comes_with_its_sidecars(mirror: _LoopbackServer, shared_data_dir: Path, tmp_path: Path) -> None:
+def test_shapefile_comes_with_its_sidecars(
+    mirror: _LoopbackServer, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
     import geopandas as gpd
 
     for name in ("biomes.shp", "biomes.shx", "biomes.dbf", "biomes.prj"):
-        _publish(mirror.root, REGISTRY["ecoregions"][name], shared_data_dir / "ecoregions" / name)  # type: ignore[attr-defined]
+        # the test copies are thinned (tests/data/ecoregions): the registry pins their hashes for this test
+        local = data_dir / "ecoregions" / name
+        entry = dataclasses.replace(REGISTRY["ecoregions"][name], sha256=_sha256(local), size=local.stat().st_size)
+        monkeypatch.setitem(REGISTRY["ecoregions"], name, entry)
+        _publish(mirror.root, entry, local)  # type: ignore[attr-defined]
     path = fetch("ecoregions", "biomes.shp", base_url=mirror.url, cache_dir=tmp_path / "cache")
     assert sorted(p.name for p in path.parent.iterdir()) == ["biomes.dbf", "biomes.prj", "biomes.shp", "biomes.shx"]
     frame = gpd.read_file(path, encoding="latin1")
     assert len(frame) == 15 and frame.crs.to_epsg() == 4326
 
 
-def test_data_dir_is_used_as_is(shared_data_dir: Path, tmp_path: Path) -> None:
-    path = fetch("natural_earth", "ne_50m_admin_0_countries.geojson", shared_data_dir)
-    assert path == shared_data_dir / "natural_earth" / "ne_50m_admin_0_countries.geojson"
+def test_data_dir_is_used_as_is(data_dir: Path, tmp_path: Path) -> None:
+    path = fetch("natural_earth", "ne_110m_admin_0_countries.geojson", data_dir)
+    assert path == data_dir / "natural_earth" / "ne_110m_admin_0_countries.geojson"
     (tmp_path / "elevation").mkdir()
     with pytest.raises(InputError, match=r"etopo20\.cdf is missing.*one folder per dataset"):
         fetch("elevation", "etopo20.cdf", tmp_path)
     # a shapefile needs its sidecars too
     (tmp_path / "ecoregions").mkdir()
-    shutil.copyfile(shared_data_dir / "ecoregions" / "biomes.shp", tmp_path / "ecoregions" / "biomes.shp")
+    shutil.copyfile(data_dir / "ecoregions" / "biomes.shp", tmp_path / "ecoregions" / "biomes.shp")
     with pytest.raises(InputError, match=r"biomes\.shx is missing"):
         fetch("ecoregions", "biomes.shp", tmp_path)
 
@@ -176,6 +185,7 @@ def test_cache_root_honours_the_environment(monkeypatch: pytest.MonkeyPatch, tmp
     assert cache_root().parts[-2:] == ("satclip", "data")
 
 
+@pytest.mark.shared_data  # every registered file, full size
 def test_registry_matches_the_manifest_and_the_shared_copies(shared_data_dir: Path) -> None:
     """Every pinned size and SHA-256 is the one MANIFEST.md gives, and the shared copies have them."""
     manifest = (shared_data_dir / "MANIFEST.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""``SamplingJob`` end to end against a real STAC API (``rustac serve``) and COGs over HTTP range requests."""
+"""The sampling job end to end against a real STAC API (``rustac serve``) and COGs over HTTP range requests."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pyproj import Transformer
 from shapely.geometry import box, shape
 
 from satclip_cli.dataset.sentinel2 import S2_BANDS
-from satclip_cli.sampling.config import SampleSettings
-from satclip_cli.sampling.job import RunOptions, SamplingJob, Shard
+from satclip_cli.sampling.config import RunOptions, SampleConfig, SampleSettings, Shard
+from satclip_cli.sampling.job import plan, run
 from satclip_cli.sampling.retry import RetryPolicy
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.s2_stac_fixture import BAND_GSD, ItemSpec
@@ -43,15 +43,14 @@ def expected_patch(built, col_off: int, row_off: int, size: int) -> np.ndarray:
 
 
 def run_job(catalog, out_dir, *, n=3, size=64, bbox=None, margin_m=400.0, **overrides):
+    """The summary of a run of ``n`` patches into ``out_dir``; ``overrides`` are settings or run options."""
     options = {k: overrides.pop(k) for k in list(overrides) if k in RunOptions.__dataclass_fields__}
     first = next(iter(catalog.catalog.built.values()))
     settings = SampleSettings(
         n=n, size=size, stac_url=catalog.stac_url, bbox=bbox or inner_bbox(first, margin_m), **overrides
     )
-    options = {"workers": 2, "retry": FAST_RETRY, "progress": False, **options}
-    job = SamplingJob(settings, out_dir, RunOptions(**options))
-    job.prepare()
-    return job, job.run()
+    options = {"workers": 2, "retry": FAST_RETRY, **options}
+    return run(SampleConfig(out_dir, settings, RunOptions(**options)), progress=False)
 
 
 def read_tile(path):
@@ -63,7 +62,7 @@ def read_tile(path):
 def test_patches_equal_the_source_window_and_the_index_describes_them(stac_catalog_factory, tmp_path):
     catalog = stac_catalog_factory([ItemSpec(TILE, cloud_cover=2.0)])
     built = next(iter(catalog.catalog.built.values()))
-    job, summary = run_job(catalog, tmp_path / "ds", n=4)
+    summary = run_job(catalog, tmp_path / "ds", n=4)
     assert summary.written == 4 and summary.index_rows == 4 and summary.read_errors == 0
 
     index = gpd.read_parquet(tmp_path / "ds" / "index.parquet")
@@ -100,7 +99,7 @@ def test_points_outside_every_footprint_are_redrawn(stac_catalog_factory, tmp_pa
     west, south, east, north = shape(built.item["geometry"]).bounds
     pad = 0.03  # degrees: the box is ~4x the item's footprint
     bbox = f"{west - pad},{south - pad},{east + pad},{north + pad}"
-    job, summary = run_job(catalog, tmp_path / "ds", n=3, bbox=bbox, max_point_attempts=200)
+    summary = run_job(catalog, tmp_path / "ds", n=3, bbox=bbox, max_point_attempts=200)
     assert summary.written == 3 and summary.gave_up == 0
     assert summary.no_item > 0
     index = gpd.read_parquet(tmp_path / "ds" / "index.parquet")
@@ -118,7 +117,7 @@ def test_nodata_and_cloudy_patches_are_rejected_for_the_next_scene(stac_catalog_
         ]
     )
     empty, cloudy, clear, too_cloudy = catalog.catalog.built.values()
-    job, summary = run_job(catalog, tmp_path / "ds", n=3, max_cloud_fraction=0.2)
+    summary = run_job(catalog, tmp_path / "ds", n=3, max_cloud_fraction=0.2)
     assert summary.written == 3
     assert summary.rejected == {"nodata": 3, "cloud": 3}
     index = pd.read_parquet(tmp_path / "ds" / "index.parquet")
@@ -134,7 +133,7 @@ def test_a_broken_cog_is_skipped_and_counted(stac_catalog_factory, tmp_path):
         ]
     )
     broken, good = catalog.catalog.built.values()
-    job, summary = run_job(catalog, tmp_path / "ds", n=2, workers=1)
+    summary = run_job(catalog, tmp_path / "ds", n=2, workers=1)
     assert summary.written == 2 and summary.read_errors == 2
     assert set(pd.read_parquet(tmp_path / "ds" / "index.parquet")["item_id"]) == {good.id}
     failures = [json.loads(line) for line in (tmp_path / "ds" / "sampling" / "failures-1-of-1.jsonl").open()]
@@ -145,22 +144,22 @@ def test_a_broken_cog_is_skipped_and_counted(stac_catalog_factory, tmp_path):
 def test_cog_server_answering_503_is_survived(stac_catalog_factory, tmp_path):
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     catalog.range_server.fail_next(catalog.path_prefix, 3)
-    job, summary = run_job(catalog, tmp_path / "ds", n=2)
+    summary = run_job(catalog, tmp_path / "ds", n=2)
     assert summary.written == 2 and summary.read_errors == 0
     statuses = [r.status for r in catalog.range_server.request_log if r.path.startswith(catalog.path_prefix)]
     assert statuses.count(503) == 3
 
 
 def test_cog_failing_past_gdals_own_retries_is_read_on_our_retry(stac_catalog_factory, tmp_path, monkeypatch):
-    from satclip_cli.sampling import remote_reads
+    from satclip_cli.sampling import reader
 
-    monkeypatch.setitem(remote_reads.REMOTE_GDAL_OPTIONS, "GDAL_HTTP_MAX_RETRY", 1)
-    monkeypatch.setitem(remote_reads.REMOTE_GDAL_OPTIONS, "GDAL_HTTP_RETRY_DELAY", 0.01)
+    monkeypatch.setitem(reader.REMOTE_GDAL_OPTIONS, "GDAL_HTTP_MAX_RETRY", 1)
+    monkeypatch.setitem(reader.REMOTE_GDAL_OPTIONS, "GDAL_HTTP_RETRY_DELAY", 0.01)
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     built = next(iter(catalog.catalog.built.values()))
     b04 = "/" + built.hrefs["B04"].split("/", 3)[3]
     catalog.range_server.fail_next(b04, 3)  # GDAL tries twice, gives up; GDAL then remembers the failed URL
-    job, summary = run_job(catalog, tmp_path / "ds", n=1, workers=1)
+    summary = run_job(catalog, tmp_path / "ds", n=1, workers=1)
     assert summary.written == 1 and summary.read_errors == 0 and summary.retries >= 1
     assert [r.status for r in catalog.range_server.request_log if r.path == b04][:3] == [503, 503, 503]
 
@@ -171,16 +170,14 @@ def test_stac_api_answering_503_is_retried(stac_catalog_factory, tmp_path):
         catalog.stac_url = proxy.url
         first = next(iter(catalog.catalog.built.values()))
         settings = SampleSettings(n=2, size=64, stac_url=proxy.url, bbox=inner_bbox(first, 400))
-        job = SamplingJob(settings, tmp_path / "ds", RunOptions(workers=1, retry=FAST_RETRY, progress=False))
-        job.prepare()
-        proxy.fail_next(2)
-        summary = job.run()
+        proxy.fail_next(2, path_prefix="/search")  # the searches, not the opening of the API
+        summary = run(SampleConfig(tmp_path / "ds", settings, RunOptions(workers=1, retry=FAST_RETRY)), progress=False)
     assert proxy.failed == 2
     assert summary.written == 2 and summary.retries >= 2 and summary.search_errors == 0
 
 
 def test_stac_api_that_stays_down_stops_the_run_with_a_clear_error(stac_catalog_factory, tmp_path):
-    from satclip_cli.sampling.stac_search import StacError
+    from satclip_cli.sampling.sources.stac import StacError
 
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     with FlakyProxy(catalog.stac_url) as proxy:
@@ -189,11 +186,9 @@ def test_stac_api_that_stays_down_stops_the_run_with_a_clear_error(stac_catalog_
         options = RunOptions(
             workers=1, retry=RetryPolicy(attempts=2, base_delay=0.001), max_consecutive_search_failures=3
         )
-        job = SamplingJob(settings, tmp_path / "ds", options)
-        job.prepare()
-        proxy.fail_next(10_000)
+        proxy.fail_next(10_000, path_prefix="/search")  # the API opens, then every search fails
         with pytest.raises(StacError, match="3 STAC searches in a row failed"):
-            job.run()
+            run(SampleConfig(tmp_path / "ds", settings, options), progress=False)
     assert (tmp_path / "ds" / "index.csv").read_text().strip() == "fn,lon,lat"
 
 
@@ -216,9 +211,9 @@ def test_rerun_skips_done_patches_and_can_extend_the_dataset(stac_catalog_factor
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     run_job(catalog, tmp_path / "ds", n=2)
     first_bytes = (tmp_path / "ds" / "images" / "patch_0.tif").read_bytes()
-    _, again = run_job(catalog, tmp_path / "ds", n=2)
+    again = run_job(catalog, tmp_path / "ds", n=2)
     assert again.written == 0 and again.already_done == 2
-    _, extended = run_job(catalog, tmp_path / "ds", n=3)
+    extended = run_job(catalog, tmp_path / "ds", n=3)
     assert extended.written == 1 and extended.index_rows == 3
     assert (tmp_path / "ds" / "images" / "patch_0.tif").read_bytes() == first_bytes
 
@@ -231,9 +226,8 @@ def test_region_file_limits_the_points(stac_catalog_factory, tmp_path):
     region = box(west + 0.005, south + 0.005, east - 0.005, (south + north) / 2)
     gpd.GeoDataFrame({"name": ["south"]}, geometry=[region], crs="EPSG:4326").to_file(tmp_path / "region.gpkg")
     settings = SampleSettings(n=3, size=32, stac_url=catalog.stac_url, region=str(tmp_path / "region.gpkg"))
-    job = SamplingJob(settings, tmp_path / "ds", RunOptions(workers=2, retry=FAST_RETRY, progress=False))
-    job.prepare()
-    assert job.run().written == 3
+    config = SampleConfig(tmp_path / "ds", settings, RunOptions(workers=2, retry=FAST_RETRY))
+    assert run(config, progress=False).written == 3
     index = pd.read_parquet(tmp_path / "ds" / "index.parquet")
     assert (index["point_lat"] < (south + north) / 2).all()
 
@@ -242,16 +236,15 @@ def test_scene_list_strategy_reads_random_windows_of_listed_scenes(stac_catalog_
     import rustac
 
     catalog = stac_catalog_factory(
-        [ItemSpec(TILE, processing_time="20220101T000001"), ItemSpec("patch_445", processing_time="20220101T000002")]
+        [ItemSpec(TILE, processing_time="20220101T000001"), ItemSpec("patch_57755", processing_time="20220101T000002")]
     )
     items_path = tmp_path / "scenes.parquet"
     rustac.write_sync(str(items_path), catalog.catalog.items)
     settings = SampleSettings(n=6, size=48, strategy="scenes", items=str(items_path), max_cloud=100.0)
-    job = SamplingJob(settings, tmp_path / "ds", RunOptions(workers=2, retry=FAST_RETRY, progress=False))
-    job.prepare()
-    plan = job.plan(preview_points=2)
-    assert "random windows of 2 scenes" in plan[2] and plan[-1].startswith("  patch_1.tif: scene ")
-    assert job.run().written == 6
+    config = SampleConfig(tmp_path / "ds", settings, RunOptions(workers=2, retry=FAST_RETRY))
+    lines = plan(config, preview_points=2)
+    assert "random windows of 2 scenes" in lines[2] and lines[-1].startswith("  patch_1.tif: scene ")
+    assert run(config, progress=False).written == 6
     index = pd.read_parquet(tmp_path / "ds" / "index.parquet")
     assert index["item_id"].nunique() == 2  # both scenes drawn (6 draws; fails with probability 1/32)
     for row in index.itertuples():
@@ -264,9 +257,7 @@ def test_dry_run_searches_but_reads_no_pixels(stac_catalog_factory, tmp_path):
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     built = next(iter(catalog.catalog.built.values()))
     settings = SampleSettings(n=3, size=64, stac_url=catalog.stac_url, bbox=inner_bbox(built, 400))
-    job = SamplingJob(settings, tmp_path / "ds", RunOptions(progress=False))
-    job.prepare()
-    lines = job.plan()
+    lines = plan(SampleConfig(tmp_path / "ds", settings))
     text = "\n".join(lines)
     assert "3 patches" in text and catalog.stac_url in text and "cloud-cover filter on the client" in text
     assert sum(built.id in line for line in lines) == 3
@@ -277,5 +268,5 @@ def test_dry_run_searches_but_reads_no_pixels(stac_catalog_factory, tmp_path):
 def test_index_is_refreshed_during_long_runs_and_signing_passes_other_hosts_through(stac_catalog_factory, tmp_path):
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     # sign=True goes through planetary_computer's signing, which leaves non-Azure URLs as they are
-    job, summary = run_job(catalog, tmp_path / "ds", n=3, workers=1, index_refresh_seconds=0.0, sign=True)
+    summary = run_job(catalog, tmp_path / "ds", n=3, workers=1, index_refresh_seconds=0.0, sign=True)
     assert summary.written == 3 and summary.index_rows == 3

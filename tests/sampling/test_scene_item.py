@@ -10,8 +10,8 @@ PC_ITEM = "pc_item_S2B_MSIL2A_20220612T182919_R027_T24XWR_20220613T123251.json"
 
 
 @pytest.fixture
-def pc_item(shared_data_dir):
-    return json.loads((shared_data_dir / "stac" / PC_ITEM).read_text())
+def pc_item(data_dir):
+    return json.loads((data_dir / "stac" / PC_ITEM).read_text())
 
 
 def test_parses_a_real_planetary_computer_item(pc_item):
@@ -35,8 +35,8 @@ def test_projection_v1_1_proj_code_is_understood(pc_item):
     assert SceneItem.from_stac(pc_item).crs == "EPSG:32624"
 
 
-def test_items_of_the_2024_list_parse(shared_data_dir):
-    items = json.loads((shared_data_dir / "stac" / "pc_items_sentinel-2-l2a_4items_2024-04-19.json").read_text())
+def test_items_of_the_2024_list_parse(data_dir):
+    items = json.loads((data_dir / "stac" / "pc_items_sentinel-2-l2a_4items_2024-04-19.json").read_text())
     scenes = [SceneItem.from_stac(item) for item in items]
     assert all(scene.crs.startswith("EPSG:326") for scene in scenes)
 

@@ -11,8 +11,8 @@ PC_ITEM = "pc_item_S2B_MSIL2A_20220612T182919_R027_T24XWR_20220613T123251.json"
 
 
 @pytest.fixture
-def scene(shared_data_dir):
-    return SceneItem.from_stac(json.loads((shared_data_dir / "stac" / PC_ITEM).read_text()))
+def scene(data_dir):
+    return SceneItem.from_stac(json.loads((data_dir / "stac" / PC_ITEM).read_text()))
 
 
 def test_window_is_centred_on_the_point_within_half_a_pixel(scene):

@@ -23,6 +23,7 @@ class FlakyProxy:
         self.delay = delay
         self._lock = threading.Lock()
         self._failures_left = 0
+        self._failing_paths = ""
         self.failed = 0
         self.forwarded = 0
         proxy = self
@@ -43,7 +44,7 @@ class FlakyProxy:
             def _forward(self, body: bytes | None) -> None:
                 if proxy.delay:
                     threading.Event().wait(proxy.delay)
-                if proxy._take_failure():
+                if proxy._take_failure(self.path):
                     self._send(503, b'{"code": "Unavailable", "description": "try again"}', "application/json")
                     return
                 request = urllib.request.Request(
@@ -71,18 +72,19 @@ class FlakyProxy:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def _take_failure(self) -> bool:
+    def _take_failure(self, path: str) -> bool:
         with self._lock:
-            if self._failures_left > 0:
+            if self._failures_left > 0 and path.startswith(self._failing_paths):
                 self._failures_left -= 1
                 self.failed += 1
                 return True
             return False
 
-    def fail_next(self, count: int) -> None:
-        """Answer the next ``count`` requests with HTTP 503."""
+    def fail_next(self, count: int, path_prefix: str = "") -> None:
+        """Answer the next ``count`` requests (only those whose path starts with ``path_prefix``) with HTTP 503."""
         with self._lock:
             self._failures_left = count
+            self._failing_paths = path_prefix
 
     def start(self) -> FlakyProxy:
         self._thread.start()

@@ -1,6 +1,6 @@
 """Loopback STAC + COG fixtures for the ``satclip sample`` tests (a pytest plugin loaded by tests/conftest.py).
 
-* ``s2_tiles_dir``: ``../shared/data/s2_tiles`` (skips when the shared data are missing).
+* ``stac_tiles_dir``: ``tests/data/s2_stac_tiles``, the real Sentinel-2 patches the catalogs are cut from.
 * ``range_server``: one :class:`RangeHTTPServer` per session over a session temp dir; every catalog lives in its own
   sub-directory of it, so every catalog has its own COG URLs (GDAL caches remote files per URL inside a process, so
   two tests must never serve different content under the same URL).
@@ -80,12 +80,9 @@ class StacCatalogFactory:
 
 
 @pytest.fixture(scope="session")
-def s2_tiles_dir(shared_data_dir: Path) -> Path:
-    """``../shared/data/s2_tiles`` with ``index.csv`` and the 23 ``patch_*.tif`` (skip when missing)."""
-    path = shared_data_dir / "s2_tiles"
-    if not (path / "index.csv").is_file():
-        pytest.skip("../shared/data/s2_tiles is not available")
-    return path
+def stac_tiles_dir(data_dir: Path) -> Path:
+    """``tests/data/s2_stac_tiles``: ``index.csv`` and the top-left 252 px of 4 real patches (see its README)."""
+    return data_dir / "s2_stac_tiles"
 
 
 @pytest.fixture(scope="session")
@@ -99,9 +96,9 @@ def range_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RangeHTTP
 
 
 @pytest.fixture(scope="session")
-def default_stac_catalog(range_server: RangeHTTPServer, s2_tiles_dir: Path) -> Iterator[LoopbackCatalog]:
+def default_stac_catalog(range_server: RangeHTTPServer, stac_tiles_dir: Path) -> Iterator[LoopbackCatalog]:
     """``DEFAULT_SPECS`` served once per session (read-only; do not measure GDAL bytes on it)."""
-    factory = StacCatalogFactory(range_server, s2_tiles_dir, label="default")
+    factory = StacCatalogFactory(range_server, stac_tiles_dir, label="default")
     try:
         yield factory(DEFAULT_SPECS)
     finally:
@@ -110,10 +107,10 @@ def default_stac_catalog(range_server: RangeHTTPServer, s2_tiles_dir: Path) -> I
 
 @pytest.fixture
 def stac_catalog_factory(
-    range_server: RangeHTTPServer, s2_tiles_dir: Path, request: pytest.FixtureRequest
+    range_server: RangeHTTPServer, stac_tiles_dir: Path, request: pytest.FixtureRequest
 ) -> Iterator[StacCatalogFactory]:
     """``factory(specs, name=None) -> LoopbackCatalog`` with fresh URLs; its rustac servers stop after the test."""
-    factory = StacCatalogFactory(range_server, s2_tiles_dir, label=request.node.name)
+    factory = StacCatalogFactory(range_server, stac_tiles_dir, label=request.node.name)
     try:
         yield factory
     finally:

@@ -1,12 +1,13 @@
 """Build a small, real-pixel Sentinel-2 L2A STAC catalog (per-band COGs + items) for loopback tests.
 
-Source data: the 23 real Sentinel-2 L2A patches in ``<repo>/../shared/data/s2_tiles/`` (see ``MANIFEST.md`` section 1):
-``patch_*.tif`` are 256 x 256 px at 10 m, 12 uint16 bands in the order
+Source data: real Sentinel-2 L2A patches, by default the top-left 252 px of 4 of them in ``tests/data/s2_stac_tiles/``
+(derived from the 23 in ``<repo>/../shared/data/s2_tiles/``, see ``MANIFEST.md`` section 1, which work as well):
+``patch_*.tif`` are at 10 m, 12 uint16 bands in the order
 ``B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12`` (L2A digital numbers = reflectance x 10000), in the tile's UTM CRS.
 ``index.csv`` gives the EPSG code, the UTM bounds (metres) and the derived MGRS tile (``mgrs_tile_derived``).
 
 For every :class:`ItemSpec` one STAC item is written, laid out like Microsoft Planetary Computer's ``sentinel-2-l2a``
-(modelled on ``shared/data/stac/pc_item_S2B_MSIL2A_20220612T182919_R027_T24XWR_20220613T123251.json`` and
+(modelled on ``tests/data/stac/pc_item_S2B_MSIL2A_20220612T182919_R027_T24XWR_20220613T123251.json`` and
 ``pc_collection_sentinel-2-l2a.json``; STAC 1.0.0 with eo v1.0.0, sat v1.0.0 and projection v1.0.0, ``proj:epsg``):
 
 * the tile is cropped to its top-left 252 x 252 px (2520 m x 2520 m; divisible by 2 and 6) and every band is written as
@@ -113,8 +114,8 @@ BrokenMode = Literal["garbage", "truncated", "missing"]
 
 
 def default_s2_tiles_dir() -> Path:
-    """``<repo>/../shared/data/s2_tiles`` (may not exist; callers skip in that case)."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "s2_tiles"
+    """``<repo>/tests/data/s2_stac_tiles``: the top-left 252 px of the patches of :data:`DEFAULT_SPECS`."""
+    return Path(__file__).resolve().parents[1] / "data" / "s2_stac_tiles"
 
 
 # --------------------------------------------------------------------------------------------------------------------

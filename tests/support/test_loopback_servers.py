@@ -377,7 +377,7 @@ def test_rustac_get_search_fails_when_a_next_link_needs_list_parameters(default_
 
 @pytest.mark.usefixtures("gdal_loopback_env")
 def test_window_reads_over_http_equal_the_source_and_are_partial(stac_catalog_factory: StacCatalogFactory) -> None:
-    served = stac_catalog_factory([ItemSpec("patch_61808")])
+    served = stac_catalog_factory([ItemSpec("patch_58000")])
     (b,) = served.catalog.built.values()
     server = served.range_server
 
@@ -410,9 +410,9 @@ def test_window_reads_over_http_equal_the_source_and_are_partial(stac_catalog_fa
 def test_broken_and_missing_assets_fail_over_http(stac_catalog_factory: StacCatalogFactory) -> None:
     served = stac_catalog_factory(
         [
-            ItemSpec("patch_70975", broken_band="B08"),
-            ItemSpec("patch_70975", datetime="2022-07-01T09:50:00Z", broken_band="B08", broken_mode="truncated"),
-            ItemSpec("patch_70975", datetime="2022-07-11T09:50:00Z", broken_band="B08", broken_mode="missing"),
+            ItemSpec("patch_57755", broken_band="B08"),
+            ItemSpec("patch_57755", datetime="2022-07-01T09:50:00Z", broken_band="B08", broken_mode="truncated"),
+            ItemSpec("patch_57755", datetime="2022-07-11T09:50:00Z", broken_band="B08", broken_mode="missing"),
         ]
     )
     for b in served.catalog.built.values():
@@ -424,7 +424,7 @@ def test_broken_and_missing_assets_fail_over_http(stac_catalog_factory: StacCata
 
 def test_gdal_caches_a_failed_open_per_url_unless_it_retries(stac_catalog_factory: StacCatalogFactory) -> None:
     """Documents GDAL 3.10 behaviour the sampler has to live with (see range_http_server's docstring)."""
-    served = stac_catalog_factory([ItemSpec("patch_566084")])
+    served = stac_catalog_factory([ItemSpec("patch_8845")])
     (b,) = served.catalog.built.values()
     server = served.range_server
 

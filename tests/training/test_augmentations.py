@@ -19,14 +19,17 @@ from satclip_cli.training.augmentations import (
 )
 
 CROP = 224
+"""SatCLIP's crop of its 256 px patches, for the tests on sizes alone."""
+PATCH = 64
+"""Side of the real test patches (``tests/data/s2_tiles``: centre crops of the S2-100K patches), px."""
+PATCH_CROP = 56
+"""The crop of the real test patches: the same share of the patch as SatCLIP's 224 of 256 px."""
 
 
 @pytest.fixture(scope="module")
-def batch(shared_data_dir) -> tuple[torch.Tensor, torch.Tensor]:
-    """The 23 real patches as read by rasterio: images [23, 12, 256, 256] uint16, points [23, 2] float64."""
-    tiles = shared_data_dir / "s2_tiles"
-    if not (tiles / "index.csv").is_file():
-        pytest.skip("../shared/data/s2_tiles is not available")
+def batch(data_dir) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 23 real patches as read by rasterio: images [23, 12, 64, 64] uint16, points [23, 2] float64."""
+    tiles = data_dir / "s2_tiles"
     index = pd.read_csv(tiles / "index.csv")
     images = []
     for name in index["file"]:
@@ -76,8 +79,8 @@ def jittered(points: torch.Tensor, jitter_km: float = 1.0, seed: int = 0) -> tor
 @pytest.mark.parametrize("train", [True, False])
 def test_output_shapes_and_dtypes(batch, insert_b10, train):
     images, points = batch
-    out_images, out_points = BatchAugmentation(CROP, insert_b10)(images, points, train=train)
-    assert out_images.shape == (23, 13 if insert_b10 else 12, CROP, CROP)
+    out_images, out_points = BatchAugmentation(PATCH_CROP, insert_b10)(images, points, train=train)
+    assert out_images.shape == (23, 13 if insert_b10 else 12, PATCH_CROP, PATCH_CROP)
     assert out_images.dtype == torch.float32 and out_images.is_contiguous()
     assert out_points.shape == (23, 2) and out_points.dtype == torch.float64
 
@@ -85,15 +88,15 @@ def test_output_shapes_and_dtypes(batch, insert_b10, train):
 def test_crop_flip_scale_and_b10_are_exact(batch):
     """Without blur every output pixel is input / 10000 at the cropped, flipped place; B10 is zero."""
     images, points = batch
-    augment = BatchAugmentation(CROP, insert_b10=True)
-    params = augment.sample_params(23, 256, 256, torch.Generator().manual_seed(3))
+    augment = BatchAugmentation(PATCH_CROP, insert_b10=True)
+    params = augment.sample_params(23, PATCH, PATCH, torch.Generator().manual_seed(3))
     assert params.flip_horizontal.any() and not params.flip_horizontal.all()
     assert params.flip_vertical.any() and not params.flip_vertical.all()
     out, _ = augment.apply(images, points, replace(params, blur_sigma=None))
     expected_all = reflectance_13(images)
     for b in range(23):
         top, left = int(params.top[b]), int(params.left[b])
-        expected = expected_all[b, :, top : top + CROP, left : left + CROP]
+        expected = expected_all[b, :, top : top + PATCH_CROP, left : left + PATCH_CROP]
         if params.flip_horizontal[b]:
             expected = expected.flip(-1)
         if params.flip_vertical[b]:
@@ -115,7 +118,9 @@ def test_blur_is_torchvision_gaussian_blur_with_a_sigma_per_sample(batch):
 def test_blur_keeps_the_mean_and_reduces_the_variance(batch):
     images = batch[0].to(torch.float32) / 10000
     blurred = gaussian_blur_3x3(images, torch.full((23,), 1.5))
-    torch.testing.assert_close(blurred.mean(dim=(2, 3)), images.mean(dim=(2, 3)), rtol=2e-3, atol=1e-6)
+    # Only the reflect-padded border moves the mean, and it is 4x the share of a 64 px patch that it is of a 256 px
+    # one: the largest relative change is 3.3e-3 on these crops, 5e-4 on the 256 px originals (bound 2e-3 there).
+    torch.testing.assert_close(blurred.mean(dim=(2, 3)), images.mean(dim=(2, 3)), rtol=8e-3, atol=1e-6)
     assert torch.all(blurred.var(dim=(2, 3)) < images.var(dim=(2, 3)))
     weak = gaussian_blur_3x3(images, torch.full((23,), 0.1))  # sigma 0.1: the kernel is ~ the identity
     torch.testing.assert_close(weak, images, atol=1e-6, rtol=1e-5)
@@ -124,8 +129,8 @@ def test_blur_keeps_the_mean_and_reduces_the_variance(batch):
 def test_training_pipeline_is_crop_flip_then_blur_with_reflect_padding(batch):
     """The one-gather crop with built-in reflect padding equals cropping, flipping, then padding."""
     images, points = batch
-    augment = BatchAugmentation(CROP, insert_b10=True)
-    params = augment.sample_params(23, 256, 256, torch.Generator().manual_seed(5))
+    augment = BatchAugmentation(PATCH_CROP, insert_b10=True)
+    params = augment.sample_params(23, PATCH, PATCH, torch.Generator().manual_seed(5))
     blurred, _ = augment.apply(images, points, params)
     sharp, _ = augment.apply(images, points, replace(params, blur_sigma=None))
     torch.testing.assert_close(blurred, gaussian_blur_3x3(sharp, params.blur_sigma), atol=1e-6, rtol=1e-5)
@@ -153,27 +158,27 @@ def test_crop_offsets_flips_and_sigmas_are_drawn_per_sample():
 
 def test_training_batches_vary_and_are_reproducible_with_a_generator(batch):
     images, points = batch
-    augment = BatchAugmentation(CROP, insert_b10=True)
+    augment = BatchAugmentation(PATCH_CROP, insert_b10=True)
     first = augment(images, points, train=True, generator=torch.Generator().manual_seed(7))
     again = augment(images, points, train=True, generator=torch.Generator().manual_seed(7))
     other = augment(images, points, train=True, generator=torch.Generator().manual_seed(8))
     assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
     assert not torch.equal(first[0], other[0]) and not torch.equal(first[1], other[1])
-    chunked = BatchAugmentation(CROP, insert_b10=True, chunk_size=5)
+    chunked = BatchAugmentation(PATCH_CROP, insert_b10=True, chunk_size=5)
     same = chunked(images, points, train=True, generator=torch.Generator().manual_seed(7))
     assert torch.equal(same[0], first[0]) and torch.equal(same[1], first[1])
 
 
 def test_validation_is_the_unaugmented_centre_crop(batch):
     images, points = batch
-    augment = BatchAugmentation(CROP, insert_b10=True)
+    augment = BatchAugmentation(PATCH_CROP, insert_b10=True)
     out, out_points = augment(images, points, train=False, generator=torch.Generator().manual_seed(1))
     again, _ = augment(images, points, train=False, generator=torch.Generator().manual_seed(2))
-    offset = (256 - CROP) // 2
-    assert torch.equal(out, reflectance_13(images)[:, :, offset : offset + CROP, offset : offset + CROP])
+    offset = (PATCH - PATCH_CROP) // 2
+    assert torch.equal(out, reflectance_13(images)[:, :, offset : offset + PATCH_CROP, offset : offset + PATCH_CROP])
     assert torch.equal(out, again)
     assert torch.equal(out_points, points)
-    plain, _ = BatchAugmentation(256, insert_b10=False)(images, points, train=False)
+    plain, _ = BatchAugmentation(PATCH, insert_b10=False)(images, points, train=False)
     assert torch.equal(plain, images.to(torch.float32) / 10000)
 
 
@@ -186,14 +191,14 @@ def test_reflectances_above_int16_survive():
 
 def test_bad_sizes_are_clear_errors(batch):
     images, points = batch
-    with pytest.raises(InputError, match=r"^patches of 256 x 256 px are smaller than the crop size 300 px"):
+    with pytest.raises(InputError, match=r"^patches of 64 x 64 px are smaller than the crop size 300 px"):
         BatchAugmentation(300, insert_b10=True)(images, points, train=False)
     with pytest.raises(InputError, match="crop size must be at least 2"):
         BatchAugmentation(1, insert_b10=True)
     with pytest.raises(ValueError, match="12 S2-100K bands"):
-        BatchAugmentation(CROP, insert_b10=True)(images[:, :11], points, train=False)
+        BatchAugmentation(PATCH_CROP, insert_b10=True)(images[:, :11], points, train=False)
     with pytest.raises(ValueError, match=r"points must be \[B, 2\]"):
-        BatchAugmentation(CROP, insert_b10=True)(images, points[:5], train=False)
+        BatchAugmentation(PATCH_CROP, insert_b10=True)(images, points[:5], train=False)
 
 
 # ------------------------------------------------------------------------------------------------ points

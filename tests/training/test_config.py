@@ -1,5 +1,6 @@
 import pytest
 
+from satclip_cli.cli.options import flag_name
 from satclip_cli.errors import InputError
 from satclip_cli.training.config import TrainConfig
 
@@ -27,19 +28,20 @@ def test_bad_yaml_is_a_clear_error(tmp_path, text):
 
 
 @pytest.mark.parametrize(
-    ("changes", "message"),
+    ("changes", "setting_name"),
     [
-        ({"data": ""}, "--data"),
-        ({"max_epochs": 0}, "--max-epochs"),
-        ({"val_fraction": 1.0}, "--val-fraction"),
-        ({"lr": 0.0}, "--lr"),
-        ({"precision": "fp8"}, "--precision"),
-        ({"accelerator": "tpu"}, "--accelerator"),
-        ({"location_dropout": 1.0}, "--location-dropout"),
-        ({"location_dtype": "float16"}, "--location-dtype"),
-        ({"cache_features": True, "cache_views": 3}, "--cache-views"),
+        ({"data": ""}, "data"),
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"val_fraction": 1.0}, "val_fraction"),
+        ({"lr": 0.0}, "lr"),
+        ({"precision": "fp8"}, "precision"),
+        ({"accelerator": "tpu"}, "accelerator"),
+        ({"location_dropout": 1.0}, "location_dropout"),
+        ({"location_dtype": "float16"}, "location_dtype"),
+        ({"cache_features": True, "cache_views": 3}, "cache_views"),
     ],
 )
-def test_invalid_settings_are_one_line_errors(changes, message):
-    with pytest.raises(InputError, match=message):
+def test_invalid_settings_are_one_line_errors(changes, setting_name):
+    with pytest.raises(InputError, match=rf"\b{setting_name}\b") as caught:
         TrainConfig(data="ds").override(**changes).validate()
+    assert flag_name(setting_name) in caught.value.message_for(flag_name)  # what `satclip train` prints

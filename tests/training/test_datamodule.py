@@ -24,7 +24,7 @@ def test_train_batches_are_full_shuffled_and_seeded(dataset_dir):
     batches = list(loader)
     assert len(batches) == len(loader) == 21 // 4  # the incomplete last batch is dropped
     for batch in batches:
-        assert batch["image"].dtype == torch.uint16 and batch["image"].shape == (4, 12, 256, 256)
+        assert batch["image"].dtype == torch.uint16 and batch["image"].shape == (4, 12, 64, 64)
         assert batch["point"].dtype == torch.float64 and batch["point"].shape == (4, 2)
     seen = torch.cat([batch["point"] for batch in batches])
     all_train = torch.from_numpy(module.dataset.points[train_indices])
@@ -61,7 +61,7 @@ def test_worker_batches_reach_the_augmentation_intact(dataset_dir):
     assert loader.persistent_workers and loader.prefetch_factor == 1 and loader.num_workers == 1
     batch = next(iter(loader))
     assert batch["image"].dtype == torch.uint16 and batch["point"].dtype == torch.float64
-    images, points = BatchAugmentation(256, insert_b10=False)(batch["image"], batch["point"], train=False)
+    images, points = BatchAugmentation(64, insert_b10=False)(batch["image"], batch["point"], train=False)
     first = module.dataset.path(int(module.val_indices[0]))
     with rasterio.open(first) as src:
         expected = torch.from_numpy(src.read().astype(np.float32)) / 10000

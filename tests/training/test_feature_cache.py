@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from satclip_cli.dataset.torch_dataset import S2PatchDataset, collate_patches
-from satclip_cli.models.vision.encoders import apply_head, backbone_features, build_vision_encoder
+from satclip_cli.models.vision.builder import build_vision_encoder
+from satclip_cli.models.vision.freezing import apply_head, backbone_features
 from satclip_cli.training.augmentations import EARTH_RADIUS_KM, AugmentationParams, BatchAugmentation
 from satclip_cli.training.config import TrainConfig
 from satclip_cli.training.feature_cache import (
@@ -59,7 +60,7 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def make_dataset_folder(root: Path, tiles: Path, points: pd.DataFrame | None = None) -> Path:
-    """``root`` in the S2-100K layout: images/ links to the shared tiles, index.csv fn,lon,lat (``points`` if given)."""
+    """``root`` in the S2-100K layout: images/ links to the test tiles, index.csv fn,lon,lat (``points`` if given)."""
     index = pd.read_csv(tiles / "index.csv").rename(columns={"file": "fn"})[["fn", "lon", "lat"]]
     if points is not None:
         index = index.iloc[: len(points)].assign(lon=points["lon"].to_numpy(), lat=points["lat"].to_numpy())
@@ -71,11 +72,9 @@ def make_dataset_folder(root: Path, tiles: Path, points: pd.DataFrame | None = N
 
 
 @pytest.fixture(scope="module")
-def tiles_dir(shared_data_dir: Path) -> Path:
-    tiles = shared_data_dir / "s2_tiles"
-    if not (tiles / "index.csv").is_file():
-        pytest.skip("../shared/data/s2_tiles is not available")
-    return tiles
+def tiles_dir(data_dir: Path) -> Path:
+    """``tests/data/s2_tiles``: 23 real S2-100K patches, 12 x 64 x 64 uint16, and their index.csv."""
+    return data_dir / "s2_tiles"
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +130,7 @@ def reference_input(dataset: S2PatchDataset, augment: BatchAugmentation) -> torc
 @pytest.fixture(scope="module")
 def module() -> SatCLIPLightningModule:
     """The LightningModule ``satclip train`` builds for a tiny frozen-ResNet-18 config (jitter 1 km)."""
-    from satclip_cli.training.job import build_module
+    from satclip_cli.training.build import build_module
 
     torch.manual_seed(1)
     return build_module(TrainConfig().override(**TINY_MODULE))
@@ -205,7 +204,7 @@ def test_the_views_form_the_dihedral_group_and_each_prefix_is_a_subgroup():
     assert table[rot90][rot270] == table[rot270][rot90] == 0
     orders = sorted(next(k for k in range(1, 9) if _power(table, a, k) == 0) for a in range(8))
     assert orders == [1, 2, 2, 2, 2, 2, 4, 4]  # D4: the identity, 5 reflections / half-turns, 2 quarter turns
-    for count in (1, 2, 4, 8):  # --cache-views 1, 2, 4, 8: each a group, so views drawn uniformly are a symmetry
+    for count in (1, 2, 4, 8):  # cache_views 1, 2, 4, 8: each a group, so views drawn uniformly are a symmetry
         assert all(table[a][b] < count for a in range(count) for b in range(count)), count
 
 
@@ -362,7 +361,7 @@ def test_cached_feature_dataset_items_and_batches(cache):
 
 
 def test_a_dataset_with_the_same_file_names_but_other_points_is_not_served_a_stale_cache(module, tiles_dir, tmp_path):
-    from satclip_cli.training.job import feature_cache_dataset
+    from satclip_cli.training.feature_cache import feature_cache_dataset
 
     first_points = pd.read_csv(tiles_dir / "index.csv")[["lon", "lat"]].iloc[:3]
     moved = first_points.assign(lat=first_points["lat"] / 2)  # e.g. a corrected index.csv, or another folder

@@ -1,4 +1,4 @@
-"""Real (tiny, CPU) Lightning runs on the 23 real S2 tiles: learning, checkpoint layout, resume, NaN."""
+"""Real (tiny, CPU) Lightning runs on 23 real S2 patches (64 px crops): learning, checkpoint layout, resume, NaN."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import torch
 
 from satclip_cli.models.checkpoints import config_from_official_hparams, load_official_checkpoint
 from satclip_cli.models.location_encoder import build_location_encoder
-from satclip_cli.models.vision.encoders import build_vision_encoder, vision_encoder_from_hparams
+from satclip_cli.models.vision.builder import build_vision_encoder
+from satclip_cli.models.vision.specs import vision_encoder_from_hparams
 from satclip_cli.training.config import TrainConfig
-from satclip_cli.training.job import TrainingFailedError, repack_advice, train
+from satclip_cli.training.job import repack_advice, run
+from satclip_cli.training.trainer import TrainingFailedError
 
 OFFICIAL_EXTRAS = {"eval_downstream", "air_temp_data_path", "election_data_path"}
 
@@ -39,7 +41,7 @@ def logged_epochs(out, version: int) -> set[int]:
 def test_a_fixed_small_batch_is_overfitted(make_s2_dataset, tmp_path, tiny_config):
     data = make_s2_dataset(tmp_path / "ds", count=9)  # 8 training pairs = one fixed batch, 1 for validation
     config = tiny_config(data, tmp_path / "run", max_epochs=40, lr=3e-3, jitter_km=0.0, location_dropout=0.0)
-    summary = train(config, progress=False)
+    summary = run(config, progress=False)
     assert summary.steps == 40
     loss = logged(tmp_path / "run", "train_loss")
     assert loss[:5].mean() > np.log(8)  # at least chance level for 8 pairs at first
@@ -48,10 +50,10 @@ def test_a_fixed_small_batch_is_overfitted(make_s2_dataset, tmp_path, tiny_confi
 
 def test_checkpoint_has_the_official_layout_and_embeds_like_the_model(dataset_dir, tmp_path, fixtures_dir, tiny_config):
     notes = []
-    summary = train(tiny_config(dataset_dir, tmp_path / "run", max_epochs=1), progress=False, notify=notes.append)
+    summary = run(tiny_config(dataset_dir, tmp_path / "run", max_epochs=1), progress=False, notify=notes.append)
     assert len(notes) == 1 and f"satclip repack {dataset_dir} -o" in notes[0]  # S2-100K's LZW files
     ours = torch.load(summary.last_checkpoint, weights_only=True)
-    official = torch.load(fixtures_dir / "satclip_vit4w128_l10_closed.ckpt", weights_only=True)
+    official = torch.load(fixtures_dir / "satclip_resnet18_l10.ckpt", weights_only=True)
 
     required = set(official) - {"datamodule_hparams_name", "datamodule_hyper_parameters"}
     assert required <= set(ours)
@@ -107,9 +109,9 @@ def loaded_dtype(encoder) -> torch.dtype:
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(make_s2_dataset, tmp_path, tiny_config):
     data = make_s2_dataset(tmp_path / "ds", count=18)
-    train(tiny_config(data, tmp_path / "whole", max_epochs=3), progress=False)
-    train(tiny_config(data, tmp_path / "parts", max_epochs=2), progress=False)
-    summary = train(tiny_config(data, tmp_path / "parts", max_epochs=3, resume=True), progress=False)
+    run(tiny_config(data, tmp_path / "whole", max_epochs=3), progress=False)
+    run(tiny_config(data, tmp_path / "parts", max_epochs=2), progress=False)
+    summary = run(tiny_config(data, tmp_path / "parts", max_epochs=3, resume=True), progress=False)
     assert summary.epochs == 3
     assert [len(logged_epochs(tmp_path / "parts", v)) for v in (0, 1)] == [2, 1]  # the first launch's logs are kept
     whole = torch.load(tmp_path / "whole" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
@@ -137,7 +139,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
 
     monkeypatch.setattr(clip_loss, "symmetric_cross_entropy", diverging)
     with pytest.raises(TrainingFailedError, match=r"loss became nan at step 2.*last good checkpoint is"):
-        train(tiny_config(data, tmp_path / "run", max_epochs=5), progress=False)
+        run(tiny_config(data, tmp_path / "run", max_epochs=5), progress=False)
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 2
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
@@ -145,7 +147,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
 
 def test_frozen_backbone_stays_in_eval_mode_and_only_the_head_learns(make_s2_dataset, tmp_path, tiny_config):
     data = make_s2_dataset(tmp_path / "ds", count=9)
-    summary = train(
+    summary = run(
         tiny_config(data, tmp_path / "run", max_epochs=2, vision="moco-resnet18", vision_weights="none"),
         progress=False,
     )
@@ -164,8 +166,8 @@ def test_frozen_backbone_stays_in_eval_mode_and_only_the_head_learns(make_s2_dat
 
 def test_compiled_vision_encoder_trains_and_keeps_the_checkpoint_keys(make_s2_dataset, tmp_path, tiny_config):
     data = make_s2_dataset(tmp_path / "ds", count=9)
-    plain = train(tiny_config(data, tmp_path / "plain", max_epochs=1), progress=False)
-    compiled = train(tiny_config(data, tmp_path / "compiled", max_epochs=1, compile=True), progress=False)
+    plain = run(tiny_config(data, tmp_path / "plain", max_epochs=1), progress=False)
+    compiled = run(tiny_config(data, tmp_path / "compiled", max_epochs=1, compile=True), progress=False)
     plain_state = torch.load(plain.last_checkpoint, weights_only=True)["state_dict"]
     compiled_state = torch.load(compiled.last_checkpoint, weights_only=True)["state_dict"]
     assert set(compiled_state) == set(plain_state)  # no "_orig_mod" keys
@@ -181,7 +183,7 @@ def test_repack_is_advised_for_s2_100k_files_only(make_s2_dataset, tmp_path):
 
     original = make_s2_dataset(tmp_path / "ds", count=2)
     advice = repack_advice(S2PatchDataset(original))
-    assert advice is not None and "LZW compression, 512 x 512 px tiles on a 256 x 256 px patch" in advice
+    assert advice is not None and "LZW compression, 512 x 512 px tiles on a 64 x 64 px patch" in advice
     job = DatasetRepack(original, tmp_path / "fast")
     job.prepare()
     job.run()
