@@ -1,0 +1,42 @@
+"""The Dask client front: address checks, a real local cluster, an unreachable scheduler."""
+
+import socket
+
+import pytest
+
+from satclip_cli.utils.dask_cluster import ClusterError, dask_client, local_worker_count, run_tasks
+
+
+@pytest.mark.parametrize("address", ["local:0", "local:x", "localhost:8786", "http://h:1", "tcp://"])
+def test_bad_addresses_are_refused_with_the_setting_named(address):
+    with pytest.raises(ClusterError, match="scheduler"):
+        local_worker_count(address)
+
+
+def test_local_and_remote_addresses():
+    assert local_worker_count("local:3") == 3
+    assert local_worker_count("tcp://127.0.0.1:8786") is None
+
+
+def _square(x: int, offset: int = 0) -> int:
+    return x * x + offset
+
+
+def test_a_local_cluster_runs_every_task_once():
+    results = []
+    with dask_client("local:2") as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        count = run_tasks(client, _square, range(10), on_result=results.append, offset=1)
+    assert count == 10
+    assert sorted(results) == [x * x + 1 for x in range(10)]
+
+
+def test_an_unreachable_scheduler_is_one_clear_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    with (
+        pytest.raises(ClusterError, match=f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"),
+        dask_client(f"tcp://127.0.0.1:{port}", timeout_s=2),
+    ):
+        pass
