@@ -44,6 +44,18 @@ def one_line(error: BaseException | str, limit: int | None = None, *, with_type:
     return f"{name}: {text}" if with_type else text
 
 
+def shown(value: object) -> str:
+    """A value for a message: text quoted (``'abc'``), numbers plain, numpy scalars as Python ones.
+
+    ``f"{value!r}"`` of a numpy scalar prints ``np.float64(nan)``; this prints ``nan`` (and ``3``,
+    ``2.5``, ``True``).
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        value = item()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 class SatclipError(Exception):
     """An error caused by the user's input or environment, with a one-line message."""
 

@@ -32,3 +32,17 @@ def test_message_for_is_one_line():
 @pytest.mark.parametrize("name", ["a", "data_dir", "x2"])
 def test_setting_references_round_trip(name):
     assert render_settings(setting(name)) == name
+
+
+def test_shown_prints_numpy_scalars_as_plain_numbers() -> None:
+    import numpy as np
+
+    from satclip_cli.errors import shown
+
+    assert [shown(np.float64("nan")), shown(np.float32(2.5)), shown(np.int64(3)), shown(np.bool_(True))] == [
+        "nan",
+        "2.5",
+        "3",
+        "True",
+    ]
+    assert (shown("abc"), shown(np.str_("abc")), shown(None), shown([1])) == ("'abc'", "'abc'", "None", "[1]")

@@ -27,6 +27,15 @@ class DType(StrEnum):
     float64 = "float64"
 
 
+class OutputDType(StrEnum):
+    float32 = "float32"
+    float16 = "float16"
+
+
+class Quantize(StrEnum):
+    int8 = "int8"
+
+
 @user_errors_exit
 def embed(
     input_path: Annotated[
@@ -79,13 +88,40 @@ def embed(
         Path | None, typer.Option("--preview", help="Also write a PNG of the first 3 PCA components as RGB.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for polygon sampling.")] = 0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="tcp://HOST:PORT|local:N",
+            help="Run on a Dask cluster: the address of a running scheduler, or local:N to start N worker processes "
+            "here. Vector output becomes a GeoParquet dataset folder (OUT.parquet/part-00000.parquet ...), raster "
+            "output a .zarr store; re-running the same command resumes. Default: in this process.",
+        ),
+    ] = None,
+    output_dtype: Annotated[
+        OutputDType,
+        typer.Option("--output-dtype", help="Stored dtype of the embeddings (float16: GeoParquet and Zarr)."),
+    ] = OutputDType.float32,
+    quantize: Annotated[
+        Quantize | None,
+        typer.Option(
+            "--quantize",
+            help="Store int8 levels with scale/offset from the model's global range (GeoParquet, Zarr, GeoTIFF); "
+            "about 4x smaller.",
+        ),
+    ] = None,
+    partition_rows: Annotated[
+        int, typer.Option("--partition-rows", min=1, help="Rows per task and part file with --scheduler.")
+    ] = 65536,
+    zarr_chunk: Annotated[int, typer.Option("--zarr-chunk", min=16, help="Zarr chunk side, in pixels.")] = 256,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
     """Embed points or polygons of a vector file, or every pixel centre of a raster grid.
 
     Vector output by extension: .parquet (GeoParquet: input columns + 'embedding'), .csv, .npy.
-    Raster output: a float32 Cloud-Optimized GeoTIFF with one band per embedding dimension.
+    Raster output: a Cloud-Optimized GeoTIFF (.tif) with one band per embedding dimension, or a Zarr store
+    (.zarr, variable 'embedding' with dims band/y/x, readable by xarray and rioxarray).
 
     Examples:
 
@@ -94,6 +130,10 @@ def embed(
         satclip embed stations.csv --lon-col x --lat-col y -o stations.csv --model satclip-vit16-l40
 
         satclip embed --bbox -180 -90 180 90 --resolution 0.5 -o world.tif --preview world.png
+
+        satclip embed --bbox -180 -90 180 90 --resolution 0.1 -o world.zarr --scheduler local:4 --quantize int8
+
+        satclip embed gbif.parquet -o gbif_emb.parquet --scheduler tcp://10.0.0.5:8786
     """
     from satclip_cli.embedding.config import EmbedConfig
     from satclip_cli.embedding.job import run
@@ -102,7 +142,9 @@ def embed(
         model=model, output=output, input=input_path, sh_method=sh.value if sh else None, device=device,
         dtype=dtype.value, batch_size=batch_size, lon_col=lon_col, lat_col=lat_col, layer=layer,
         polygon_mode=polygon_mode.value, samples=samples, wide=wide, seed=seed, bbox=bbox, resolution=resolution,
-        crs=crs, like=like, preview=preview, overwrite=overwrite,
+        crs=crs, like=like, preview=preview, overwrite=overwrite, scheduler=scheduler,
+        output_dtype=output_dtype.value, quantize=quantize.value if quantize else None,
+        partition_rows=partition_rows, zarr_chunk=zarr_chunk,
     )  # fmt: skip
 
     def warn(message: str) -> None:

@@ -26,11 +26,16 @@ def models(
             file_okay=False,
         ),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also list each model's source and local file, one per line.")
+    ] = False,
 ) -> None:
     """List the pretrained SatCLIP models **--model** accepts, and which are already downloaded.
 
-    A model that is not cached is downloaded from the Hugging Face Hub the first time it is used.
-    Without internet access, download the .ckpt elsewhere and pass its path to **--model**.
+    The table fits an 80-column terminal; **--verbose** adds where each model comes from (its Hugging
+    Face repository) and its local file, each on its own line. A model that is not cached is
+    downloaded from the Hugging Face Hub the first time it is used. Without internet access, download
+    the .ckpt elsewhere and pass its path to **--model**.
     """
     from rich.console import Console
     from rich.table import Table
@@ -43,30 +48,25 @@ def models(
     table.add_column("Name", style="bold", no_wrap=True)
     table.add_column("Vision")
     table.add_column("L", justify="right")
-    table.add_column("Source")
     table.add_column("Cached")
-    table.add_column("Path", overflow="fold")
     for info in infos:
-        source = info.repo if info.repo is not None else "bundled"
         if info.cached and info.size is not None:
             cached = f"[green]yes[/green] ({_human_size(info.size)})"
         else:
             cached = "[dim]no[/dim]"
-        table.add_row(
-            Text(info.name),
-            Text(info.vision),
-            str(info.legendre_polys),
-            Text(source),
-            cached,
-            Text(str(info.path) if info.path is not None else ""),
-        )
+        table.add_row(Text(info.name), Text(info.vision), str(info.legendre_polys), cached)
 
     console = Console()
     console.print(table)
+    if verbose:
+        for info in infos:
+            source = info.repo if info.repo is not None else "bundled with satclip"
+            console.print(f"{info.name}: {source}", highlight=False, markup=False, soft_wrap=True)
+            if info.path is not None:
+                console.print(f"  {info.path}", highlight=False, markup=False, soft_wrap=True)
     console.print(
         f"Hugging Face cache: {hub_cache_dir(cache_dir)}. Models not cached are downloaded on first use; "
         "offline, pass a local file instead: --model /path/to/<name>.ckpt",
         highlight=False,
         markup=False,
-        soft_wrap=True,
     )

@@ -36,6 +36,7 @@ FLAGS_NOT_NAMED_AFTER_THEIR_SETTING: dict[str, str] = {
     "models": "--model",  # satclip probe (repeatable)
     "splits": "--split",  # satclip probe (repeatable)
     "task_type": "--type",  # satclip probe
+    "block_size_km": "--block-size",  # satclip probe
 }
 """Setting -> flag, for the few flags that are not ``--`` + the setting's name with dashes."""
 

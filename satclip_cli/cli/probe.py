@@ -33,8 +33,32 @@ def probe(
     ] = None,
     split: Annotated[
         list[str] | None,
-        typer.Option("--split", help="random (default), holdout-africa, holdout-asia (repeatable)."),
+        typer.Option(
+            "--split",
+            help="random (default), spatial-block (K-fold over equal-area blocks), holdout-africa, holdout-asia "
+            "(repeatable).",
+        ),
     ] = None,
+    folds: Annotated[
+        int | None,
+        typer.Option(
+            "--folds",
+            help="K of K-fold cross-validation: spatial-block always (default 5); random too when given "
+            "(else one 60/20/20 split per seed). Every point is tested once per seed.",
+        ),
+    ] = None,
+    block_size: Annotated[
+        float,
+        typer.Option("--block-size", metavar="KM", help="Edge of the equal-area blocks of --split spatial-block, km."),
+    ] = 500.0,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            help="Bootstrap replicates of the 95 % intervals (over test points, pooled over seeds and folds); "
+            "0 for none.",
+        ),
+    ] = 1000,
     few_shot: Annotated[
         float | None,
         typer.Option("--few-shot", help="With a hold-out split: this fraction of the held-out continent trains too."),
@@ -65,14 +89,20 @@ def probe(
     """Evaluate location encoders on downstream tasks with linear, MLP or KNN probes.
 
     Every model is compared with baselines (raw coordinates, spherical harmonics alone), on random or
-    continent hold-out splits, over several seeds. Writes OUT/results.json, OUT/results.csv and
-    `OUT/maps/<task>.png`, and prints a table per task (and a mean-rank summary for several tasks).
+    continent hold-out splits, or K-fold over random folds or equal-area spatial blocks (the field's
+    standard: a random split flatters encoders that interpolate), over several seeds. Every metric comes
+    with a bootstrap 95 % interval; the table marks as best every encoder whose interval overlaps the
+    best one's. Writes OUT/results.json, OUT/results.csv, `OUT/maps/<task>.png` (and
+    `OUT/maps/<task>_blocks.png`, the fold layout), and prints a table per task (and a mean-rank summary
+    for several tasks).
 
     Examples:
 
         satclip probe --task air-temperature --model satclip-resnet50-l10
 
         satclip probe --task all --model my-run/checkpoints/last.ckpt --probe linear --probe mlp
+
+        satclip probe --task air-temperature --split random --split spatial-block --folds 5 --block-size 500
 
         satclip probe --data stations.gpkg --target yield --split holdout-africa --few-shot 0.05
     """
@@ -87,6 +117,9 @@ def probe(
         baselines=baselines,
         probes=probe_kind or ["linear"],
         splits=split or ["random"],
+        folds=folds,
+        block_size_km=block_size,
+        bootstrap=bootstrap,
         few_shot=few_shot,
         seeds=seeds,
         n_points=n_points,

@@ -52,6 +52,6 @@ def repack(
         with progress_bar(not quiet, len(pending), "Re-encoding", unit="patches") as advance:
             job.run(pending, on_progress=advance)
     finally:
-        if not quiet or job.summary.interrupted:
+        if not quiet or job.summary.interrupted or job.summary.unreadable:
             for line in job.summary.lines():
                 print(line, file=sys.stderr)

@@ -38,9 +38,24 @@ class Resampling(StrEnum):
     average = "average"
 
 
+DEFAULT_OUT = "s2-100k"
+"""Where ``satclip sample`` writes without ``--out`` (and where ``satclip train`` reads by default)."""
+DEFAULT_BLUEMARBLE_OUT = "bluemarble"
+"""Where ``satclip sample --source bluemarble`` writes without ``--out``."""
+
+
 @user_errors_exit
 def sample(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder (created; re-running resumes it).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Dataset folder (created; re-running resumes it) [default: ./s2-100k; ./bluemarble with "
+            "--source bluemarble].",
+            show_default=False,
+        ),
+    ] = None,
     n: Annotated[int, typer.Option("--n", min=1, help="Number of patches in the dataset.")] = 100_000,
     source: Annotated[
         Source,
@@ -112,6 +127,17 @@ def sample(
     shard: Annotated[
         str, typer.Option("--shard", metavar="K/N", help="Make only shard K of N (1-based), e.g. for array jobs.")
     ] = "1/1",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Make the patches on a Dask cluster: tcp://HOST:PORT (a running scheduler; every worker needs "
+            "satclip installed and the --out folder at the same path) or local:N (N worker processes on this "
+            "machine, for this run). --workers then counts patches made in parallel per Dask worker. Default: in "
+            "this process.",
+        ),
+    ] = None,
     retries: Annotated[
         int,
         typer.Option(
@@ -146,6 +172,8 @@ def sample(
 
         satclip sample --n 1000 --out ds --shard 2/4   (one of four array jobs)
 
+        satclip sample --n 100000 --out /shared/s2-100k --scheduler tcp://10.0.0.5:8786   (a Dask cluster)
+
         satclip sample --source bluemarble --n 2000 --out demo   (no network; pip install 'satclip[demo]')
     """
     from satclip_cli.sampling.config import DEFAULT_SIZES, RunOptions, SampleConfig, SampleSettings, Shard
@@ -173,7 +201,15 @@ def sample(
         max_nodata_fraction=max_nodata,
         max_cloud_fraction=max_cloud_fraction,
     )
-    options = RunOptions(workers=workers, shard=Shard.parse(shard), sign=sign, retry=RetryPolicy(attempts=retries + 1))
+    options = RunOptions(
+        workers=workers,
+        shard=Shard.parse(shard),
+        sign=sign,
+        retry=RetryPolicy(attempts=retries + 1),
+        scheduler=scheduler,
+    )
+    if out is None:
+        out = Path(DEFAULT_BLUEMARBLE_OUT if source == Source.bluemarble else DEFAULT_OUT)
     config = SampleConfig(out=out, settings=settings, options=options)
     if dry_run:
         for line in plan(config):

@@ -14,13 +14,18 @@ from satclip_cli.cli.options import Quiet
 def train(
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Dataset folder: index.csv (fn,lon,lat) + images/ (satclip sample, S2-100K)."),
+        typer.Option(
+            "--data",
+            help="Dataset folder: index.csv (fn,lon,lat) + images/ (satclip sample, S2-100K) [default: ./s2-100k, "
+            "where satclip sample writes].",
+        ),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML file of settings (names as below); flags override it.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Run folder: checkpoints/, logs/, config.yaml.")
+        Path | None,
+        typer.Option("--out", "-o", help="Run folder: checkpoints/, logs/, config.yaml [default: ./satclip-run]."),
     ] = None,
     max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Epochs [default: 500].")] = None,
     batch_size: Annotated[
@@ -88,6 +93,8 @@ def train(
     original loader both read them.
 
     Examples:
+
+        satclip train --gpus 1   (reads ./s2-100k, writes ./satclip-run)
 
         satclip train --data s2-100k --out run1 --gpus 1
 

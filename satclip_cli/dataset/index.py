@@ -15,7 +15,7 @@ import numpy as np
 
 from satclip_cli.dataset.layout import INDEX_CSV, INDEX_PARQUET
 from satclip_cli.dataset.records import collect_records
-from satclip_cli.errors import InputError, one_line
+from satclip_cli.errors import InputError, one_line, shown
 from satclip_cli.utils.atomic_output import atomic_output
 
 
@@ -77,8 +77,8 @@ def read_index(root: Path) -> tuple[list[str], np.ndarray]:
         first = int(np.argmax(not_finite))
         raise InputError(
             f"{index}: {int(not_finite.sum())} rows have a missing or non-numeric lon/lat "
-            f"(first: line {first + 2}, {fn.iloc[first]}: lon={frame['lon'].iloc[first]!r}, "
-            f"lat={frame['lat'].iloc[first]!r})"
+            f"(first: line {first + 2}, {fn.iloc[first]}: lon={shown(frame['lon'].iloc[first])}, "
+            f"lat={shown(frame['lat'].iloc[first])})"
         )
     out_of_range = (np.abs(lon) > 180) | (np.abs(lat) > 90)
     if out_of_range.any():

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from satclip_cli.dataset.sentinel2 import S2_BANDS
+from satclip_cli.errors import one_line
 
 PARTIAL_SUFFIX = ".partial"
 """A patch is written to ``.<name>.partial`` and renamed to ``<name>`` when complete."""
@@ -187,3 +188,24 @@ def slow_encoding_reason(path: str | os.PathLike) -> str | None:
         return PatchEncodingInfo.read(path).slow_reason()
     except RasterioError:
         return None
+
+
+def read_error_reason(error: BaseException, path: str | os.PathLike[str] | None = None) -> str:
+    """Why GDAL could not read a patch, as one line: the innermost GDAL message behind a rasterio error.
+
+    rasterio's ``RasterioIOError("Read failed. See previous exception for details.")`` chains GDAL's own
+    errors (``TIFFFillTile: Read error ... got 2848 bytes, expected 68257``); the innermost says why.
+    A leading ``path:`` (GDAL's habit) is dropped when ``path`` is given.
+    """
+    reasons = [str(error)]
+    cause = error.__cause__ or error.__context__
+    while cause is not None and len(reasons) < 16:
+        reasons.append(str(cause.args[-1]) if getattr(cause, "args", None) else str(cause))
+        cause = cause.__cause__ or cause.__context__
+    reason = one_line(reasons[-1] or type(error).__name__)
+    if path is not None:  # GDAL starts many messages with the file's path or name; the caller names it already
+        for prefix in (str(path), Path(path).name, f"'{path}'"):
+            if reason.startswith(prefix) and len(reason) > len(prefix) + 1:
+                reason = reason[len(prefix) :].lstrip(": ")
+                break
+    return one_line(reason, 200)

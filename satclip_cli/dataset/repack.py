@@ -12,6 +12,11 @@ Either into a new folder ``out`` (the other files of the dataset folder — ``in
 ``sampling/`` — are copied once every patch is done, so an unfinished ``out`` is no dataset yet), or in
 place (each file replaced atomically by its checked copy; a symbolic link is replaced by the new file
 and its target left as it is). Re-running resumes: done files are skipped.
+
+A patch that cannot be read (truncated, corrupt) is skipped and counted, not fatal: it is listed with
+the reason in ``repack-skipped.csv`` (fn,reason) of the output folder, and the copied ``index.csv`` /
+``index.parquet`` leave it out, so the new folder is a consistent dataset. In place, the unreadable file
+is left as it is and listed in the dataset's own ``repack-skipped.csv``.
 """
 
 from __future__ import annotations
@@ -21,20 +26,25 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from satclip_cli.dataset.index import check_images_present, read_index
-from satclip_cli.dataset.layout import IMAGES_DIR, INDEX_CSV
+from satclip_cli.dataset.layout import IMAGES_DIR, INDEX_CSV, INDEX_PARQUET
 from satclip_cli.dataset.patch_files import (
     GDAL_READ_OPTIONS,
     PatchEncodingInfo,
     PatchVerificationError,
+    read_error_reason,
     remove_partial_patches,
     write_patch,
 )
 from satclip_cli.errors import InputError, one_line, setting
 from satclip_cli.utils.atomic_output import atomic_output
+from satclip_cli.utils.output_folder import make_output_folder
+
+SKIPPED_CSV = "repack-skipped.csv"
+"""The patches a repack skipped because they cannot be read: columns fn,reason."""
 
 
 @dataclass
@@ -49,12 +59,21 @@ class RepackSummary:
     seconds: float = 0.0
     out_dir: Path | None = None
     interrupted: bool = False
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """Patches skipped because they cannot be read: file name (as in the index) -> reason."""
 
     def lines(self) -> list[str]:
         verb = "Interrupted after re-encoding" if self.interrupted else "Re-encoded"
         lines = [f"{verb} {self.repacked:,} of {self.total:,} patches in {self.seconds:.0f} s -> {self.out_dir}"]
         if self.skipped:
             lines.append(f"{self.skipped:,} were done already (an earlier run)")
+        if self.unreadable:
+            name, why = next(iter(self.unreadable.items()))
+            where = self.out_dir / SKIPPED_CSV if self.out_dir is not None else SKIPPED_CSV
+            lines.append(
+                f"Skipped {len(self.unreadable):,} unreadable patch{'es' if len(self.unreadable) > 1 else ''}, "
+                f"listed in {where} and left out of its index (first: {name}: {why})"
+            )
         if self.repacked:
             change = 100 * (self.bytes_after / self.bytes_before - 1) if self.bytes_before else 0.0
             lines.append(
@@ -66,25 +85,32 @@ class RepackSummary:
         return lines
 
 
+class UnreadablePatchError(InputError):
+    """A source patch cannot be read (truncated or corrupt); a repack skips it and counts it."""
+
+
 def repack_patch(source: str, target: str) -> tuple[int, int]:
     """Re-encode the patch ``source`` as ``target`` (may be the same path), checked; returns (bytes before, after).
 
-    Raises :class:`InputError` (one line) when ``source`` cannot be read or its copy does not read back
-    identically; ``target`` is then untouched.
+    Raises :class:`UnreadablePatchError` when ``source`` cannot be read, and :class:`InputError` (one
+    line) when the copy cannot be written or does not read back identically; ``target`` is then untouched.
     """
     import rasterio
     from rasterio.errors import RasterioError
 
     before = os.path.getsize(source)
     try:
+        with rasterio.Env(**GDAL_READ_OPTIONS), rasterio.open(source) as src:
+            pixels = src.read()
+            crs = src.crs.to_wkt() if src.crs else None
+            transform = tuple(src.transform)[:6]
+            tags = src.tags()
+            descriptions = src.descriptions
+            nodata = src.nodata
+    except RasterioError as error:
+        raise UnreadablePatchError(f"cannot read patch {source}: {read_error_reason(error, source)}") from None
+    try:
         with rasterio.Env(**GDAL_READ_OPTIONS):
-            with rasterio.open(source) as src:
-                pixels = src.read()
-                crs = src.crs.to_wkt() if src.crs else None
-                transform = tuple(src.transform)[:6]
-                tags = src.tags()
-                descriptions = src.descriptions
-                nodata = src.nodata
             write_patch(
                 Path(target),
                 pixels,
@@ -103,8 +129,18 @@ def repack_patch(source: str, target: str) -> tuple[int, int]:
     return before, os.path.getsize(target)
 
 
-def _repack_pair(pair: tuple[str, str]) -> tuple[int, int]:
-    return repack_patch(*pair)
+def _repack_pair(pair: tuple[str, str]) -> tuple[int, int, str | None]:
+    """``repack_patch`` for a worker: (bytes before, after, None), or (0, 0, reason) for an unreadable source."""
+    try:
+        return (*repack_patch(*pair), None)
+    except UnreadablePatchError as error:
+        return 0, 0, _reason(str(error), pair[0])
+
+
+def _reason(message: str, source: str) -> str:
+    """The part of an :class:`UnreadablePatchError` message after its ``cannot read patch PATH:`` prefix."""
+    prefix = f"cannot read patch {source}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 class DatasetRepack:
@@ -138,12 +174,13 @@ class DatasetRepack:
             if self.out.exists() and not self.out.is_dir():
                 raise InputError(f"the output {self.out} is a file; give a folder")
             index = self.out / INDEX_CSV
-            if index.is_file() and index.read_bytes() != (self.source / INDEX_CSV).read_bytes():
+            earlier_skips = (self.out / SKIPPED_CSV).is_file()  # its index leaves out the unreadable patches
+            if index.is_file() and not earlier_skips and index.read_bytes() != (self.source / INDEX_CSV).read_bytes():
                 raise InputError(f"{self.out} holds another dataset (its index.csv differs from the source's)")
-            try:
-                (self.out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise InputError(f"cannot create {self.out / IMAGES_DIR}: {error.strerror}") from None
+            make_output_folder(self.out, "output folder")
+            make_output_folder(self.out / IMAGES_DIR, "output folder")
+        else:
+            make_output_folder(self.source / IMAGES_DIR, "dataset images folder")  # writable, in place
         self.summary.total = len(self.filenames)
 
     def pending(self) -> list[str]:
@@ -160,10 +197,13 @@ class DatasetRepack:
         self.summary.skipped = self.summary.total - len(pending)
         self._clean_leftovers()
         try:
-            for before, after in self._repack_all(pending):
-                self.summary.repacked += 1
-                self.summary.bytes_before += before
-                self.summary.bytes_after += after
+            for name, (before, after, unreadable) in zip(pending, self._repack_all(pending), strict=True):
+                if unreadable is not None:
+                    self.summary.unreadable[name] = unreadable
+                else:
+                    self.summary.repacked += 1
+                    self.summary.bytes_before += before
+                    self.summary.bytes_after += after
                 if on_progress is not None:
                     on_progress(1)
         except KeyboardInterrupt:
@@ -171,7 +211,9 @@ class DatasetRepack:
             raise
         finally:
             self.summary.seconds = time.perf_counter() - start
-        if not self.in_place and not self.pending():
+        if self.summary.unreadable or (self.out / SKIPPED_CSV).is_file():
+            self._write_skipped_list()
+        if not self.in_place and set(self.pending()) <= set(self.summary.unreadable):
             self._copy_dataset_files()
         return self.summary
 
@@ -181,7 +223,7 @@ class DatasetRepack:
             target.parent.mkdir(parents=True, exist_ok=True)
             yield str(self.source / IMAGES_DIR / name), str(target)
 
-    def _repack_all(self, pending: list[str]) -> Iterator[tuple[int, int]]:
+    def _repack_all(self, pending: list[str]) -> Iterator[tuple[int, int, str | None]]:
         if self.workers == 1 or len(pending) < 2:
             yield from map(_repack_pair, self._pairs(pending))
             return
@@ -198,17 +240,58 @@ class DatasetRepack:
             if folder.is_dir():
                 remove_partial_patches(folder)
 
+    def _write_skipped_list(self) -> None:
+        """Write ``repack-skipped.csv`` (fn,reason) in the output folder: this run's unreadable patches."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"fn": list(self.summary.unreadable), "reason": list(self.summary.unreadable.values())})
+        with atomic_output(self.out / SKIPPED_CSV, overwrite=True) as tmp:
+            frame.to_csv(tmp, index=False)
+
     def _copy_dataset_files(self) -> None:
-        """Copy everything of the source folder but ``images/`` (index files, sampling records) into ``out``."""
+        """Copy everything of the source folder but ``images/`` (index files, sampling records) into ``out``.
+
+        The index files leave out the patches skipped as unreadable.
+        """
+        skipped = set(self.summary.unreadable)
         for entry in sorted(self.source.iterdir()):
-            if entry.name == IMAGES_DIR:
+            if entry.name in (IMAGES_DIR, SKIPPED_CSV):
                 continue
             target = self.out / entry.name
             if entry.is_dir():
                 shutil.copytree(entry, target, dirs_exist_ok=True)
-            else:
-                with atomic_output(target, overwrite=True) as tmp:
+                continue
+            with atomic_output(target, overwrite=True) as tmp:
+                if skipped and entry.name == INDEX_CSV:
+                    _copy_index_csv_without(entry, tmp, skipped)
+                elif skipped and entry.name == INDEX_PARQUET:
+                    _copy_index_parquet_without(entry, tmp, skipped)
+                else:
                     shutil.copy2(entry, tmp)
+
+
+def _copy_index_csv_without(source: Path, target: Path, skipped: set[str]) -> None:
+    """Copy ``index.csv`` line by line, leaving out the rows whose ``fn`` is in ``skipped`` (all else byte-exact)."""
+    import pandas as pd
+
+    names = pd.read_csv(source, dtype={"fn": str})["fn"].tolist()
+    with open(source, encoding="utf-8", newline="") as lines_in, open(target, "w", encoding="utf-8", newline="") as out:
+        out.write(lines_in.readline())  # the header
+        for name, line in zip(names, lines_in, strict=False):
+            if name not in skipped:
+                out.write(line)
+
+
+def _copy_index_parquet_without(source: Path, target: Path, skipped: set[str]) -> None:
+    """Copy ``index.parquet`` without the rows whose ``fn`` is in ``skipped`` (schema and GeoParquet metadata kept)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(source)
+    if "fn" in table.column_names:
+        table = table.filter(pc.invert(pc.is_in(table["fn"], value_set=pa.array(sorted(skipped)))))
+    pq.write_table(table, target)
 
 
 def _has_our_encoding(path: Path) -> bool:

@@ -32,8 +32,8 @@ from torch.utils.data import Dataset
 
 from satclip_cli.dataset.index import check_images_present, read_index
 from satclip_cli.dataset.layout import IMAGES_DIR, INDEX_CSV
-from satclip_cli.dataset.patch_files import GDAL_READ_OPTIONS
-from satclip_cli.errors import InputError, one_line
+from satclip_cli.dataset.patch_files import GDAL_READ_OPTIONS, read_error_reason
+from satclip_cli.errors import InputError
 
 PIXEL_DTYPES = ("uint16", "uint8")
 """uint16: Sentinel-2 reflectance x 10,000 (satclip sample, S2-100K); uint8: RGB (Blue Marble patches)."""
@@ -134,7 +134,7 @@ class S2PatchDataset(Dataset):
                 self._check_like_first(path, (src.count, src.height, src.width), np.dtype(src.dtypes[0]))
                 return src.read(out=out)
         except RasterioError as error:
-            raise InputError(f"cannot read patch {path}: {one_line(error)}") from None
+            raise InputError(f"cannot read patch {path}: {read_error_reason(error, path)}") from None
 
     def _check_like_first(self, path: Path, shape: tuple[int, int, int], dtype: np.dtype) -> None:
         """InputError unless a patch of ``shape`` (bands, rows, cols) and ``dtype`` matches the first patch."""
@@ -153,6 +153,24 @@ class S2PatchDataset(Dataset):
                 f"{path} is {shape[1]} x {shape[2]} px but {first} is "
                 f"{self.patch_shape[1]} x {self.patch_shape[2]}; all patches of a dataset must have the same size"
             )
+
+
+def worker_error_message(error: BaseException) -> str | None:
+    """The original one-line message of an error a DataLoader worker raised, or None if it is not one.
+
+    torch re-raises a worker's exception in the main process as the same type with the worker's whole
+    traceback as message (``Caught InputError in DataLoader worker process 1. Original Traceback ...``);
+    the original message is the traceback's last line, after the exception's type.
+    """
+    text = str(error)
+    if not text.startswith("Caught ") or "Original Traceback" not in text:
+        return None
+    last = text.rstrip().splitlines()[-1]
+    name = type(error).__name__
+    for prefix in (f"{type(error).__module__}.{name}: ", f"{name}: "):
+        if last.startswith(prefix):
+            return last[len(prefix) :].strip()
+    return None
 
 
 class PatchBatch(list):

@@ -9,61 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from satclip_cli.embedding.cluster_run import output_encoding, raster_settings
 from satclip_cli.embedding.config import EmbedConfig
+from satclip_cli.embedding.model import EmbeddingModel, ModelSettings, model_settings
+from satclip_cli.embedding.quantize import OutputEncoding, model_range
 from satclip_cli.embedding.raster import RasterEmbeddingSummary, embed_raster
+from satclip_cli.embedding.resumable import open_output_folder
 from satclip_cli.embedding.vector import VectorEmbeddingSummary, embed_vector_file
-from satclip_cli.geo.raster_grid import RasterGrid
-from satclip_cli.models.inference import EmbedFn, make_embed_fn, select_device, select_dtype
-from satclip_cli.models.location_encoder import LocationEncoder
-from satclip_cli.models.registry import load_model
+from satclip_cli.embedding.zarr_run import embed_zarr
+from satclip_cli.embedding.zarr_writer import ChunkWindow, write_chunk
 
-ModelSettings = tuple[str, str | None, str, str, int]
-"""``(model, sh_method, device, dtype, batch_size)`` of an :class:`EmbedConfig`: what loading a model depends on."""
+if TYPE_CHECKING:
+    from satclip_cli.geo.raster_grid import RasterGrid
 
-
-@dataclass(frozen=True)
-class EmbeddingModel:
-    """A loaded location encoder and the function that embeds float64 ``[n, 2]`` (lon, lat) degrees with it.
-
-    Attributes:
-        encoder: the location encoder, on its device in its dtype.
-        embed_fn: float64 ``[n, 2]`` (lon, lat) degrees -> float32 ``[n, embed_dim]``, in batches.
-        description: one line for summaries: the model, its encoding, network, size, device and dtype.
-        settings: the model settings of the :class:`EmbedConfig` it was loaded for (see :meth:`fits`).
-    """
-
-    encoder: LocationEncoder
-    embed_fn: EmbedFn
-    description: str
-    settings: ModelSettings
-
-    @classmethod
-    def load(cls, config: EmbedConfig) -> EmbeddingModel:
-        """Load ``config.model`` with ``config.sh_method`` on ``config.device`` in ``config.dtype``."""
-        torch_device = select_device(config.device)
-        torch_dtype = select_dtype(config.dtype, torch_device)
-        encoder = load_model(config.model, sh_method=config.sh_method)
-        embed_fn = make_embed_fn(encoder, torch_device, torch_dtype, config.batch_size)
-        model = encoder.config
-        description = (
-            f"{config.model} ({model.positional_encoding} L={model.legendre_polys} {model.sh_method}, "
-            f"{model.network}, {model.embed_dim}-d) on {torch_device.type} in {config.dtype}"
-        )
-        return cls(encoder=encoder, embed_fn=embed_fn, description=description, settings=_model_settings(config))
-
-    @property
-    def embed_dim(self) -> int:
-        """``D``, the length of each embedding."""
-        return self.encoder.embed_dim
-
-    def fits(self, config: EmbedConfig) -> bool:
-        """Whether this is the model ``config`` asks for (same model, SH method, device, dtype, batch size)."""
-        return self.settings == _model_settings(config)
-
-
-def _model_settings(config: EmbedConfig) -> ModelSettings:
-    return (config.model, config.sh_method, config.device, config.dtype, config.batch_size)
+__all__ = ["EmbedSummary", "EmbeddingModel", "ModelSettings", "run"]
 
 
 @dataclass(frozen=True)
@@ -120,32 +82,69 @@ def run(
     """
     config.validate()
     if model is not None and not model.fits(config):
-        raise ValueError(f"the model given was loaded for {model.settings}, not for {_model_settings(config)}")
+        raise ValueError(f"the model given was loaded for {model.settings}, not for {model_settings(config)}")
+    grid = _grid(config) if config.is_raster else None
+    if config.scheduler is not None:
+        from satclip_cli.embedding.cluster_run import run_on_cluster
+
+        description, result = run_on_cluster(config, grid, progress=progress, on_warning=on_warning)
+        if isinstance(result, RasterEmbeddingSummary):
+            return EmbedSummary(model=description, raster=result)
+        return EmbedSummary(model=description, vector=result)
+    if config.is_zarr:
+        assert grid is not None
+        folder, resumed = open_output_folder(config.output, raster_settings(config, grid), overwrite=config.overwrite)
     if model is None:
         model = EmbeddingModel.load(config)
-    if config.is_raster:
-        return EmbedSummary(model=model.description, raster=_embed_raster(config, model, progress))
-    return EmbedSummary(model=model.description, vector=_embed_vector(config, model, progress, on_warning))
+    encoding = output_encoding(config.stored_dtype, lambda: model_range(model.embed_fn))
+    if config.is_zarr:
+        assert grid is not None
+        embed_fn, embed_dim = model.embed_fn, model.embed_dim
+
+        def run_chunks(store: Path, windows: list[ChunkWindow], stored: OutputEncoding, on_result: Callable) -> None:
+            for window in windows:
+                on_result((window[2] * window[3], write_chunk(store, grid, window, embed_fn, embed_dim, stored)))
+
+        raster = embed_zarr(
+            config.output, folder, resumed, grid, embed_dim, config.zarr_chunk, encoding, run_chunks,
+            progress=progress,
+        )  # fmt: skip
+        return EmbedSummary(model=model.description, raster=raster)
+    if grid is not None:
+        return EmbedSummary(model=model.description, raster=_embed_raster(config, grid, model, encoding, progress))
+    vector = _embed_vector(config, model, encoding, progress, on_warning)
+    return EmbedSummary(model=model.description, vector=vector)
+
+
+def _grid(config: EmbedConfig) -> RasterGrid:
+    from satclip_cli.geo.raster_grid import RasterGrid
+
+    if config.like is not None:
+        return RasterGrid.from_like(config.like)
+    assert config.bbox is not None and config.resolution is not None
+    return RasterGrid.from_bbox(config.bbox, config.resolution, crs=config.crs)
 
 
 def _embed_vector(
-    config: EmbedConfig, model: EmbeddingModel, progress: bool, on_warning: Callable[[str], None] | None
+    config: EmbedConfig,
+    model: EmbeddingModel,
+    encoding: OutputEncoding,
+    progress: bool,
+    on_warning: Callable[[str], None] | None,
 ) -> VectorEmbeddingSummary:
     assert config.input is not None
     return embed_vector_file(
         config.input, config.output, model.embed_fn, model.embed_dim, lon_col=config.lon_col,
         lat_col=config.lat_col, layer=config.layer, polygon_mode=config.polygon_mode, samples=config.samples,
         wide=config.wide, overwrite=config.overwrite, seed=config.seed, progress=progress, on_warning=on_warning,
+        encoding=encoding,
     )  # fmt: skip
 
 
-def _embed_raster(config: EmbedConfig, model: EmbeddingModel, progress: bool) -> RasterEmbeddingSummary:
-    if config.like is not None:
-        grid = RasterGrid.from_like(config.like)
-    else:
-        assert config.bbox is not None and config.resolution is not None
-        grid = RasterGrid.from_bbox(config.bbox, config.resolution, crs=config.crs)
+def _embed_raster(
+    config: EmbedConfig, grid: RasterGrid, model: EmbeddingModel, encoding: OutputEncoding, progress: bool
+) -> RasterEmbeddingSummary:
     return embed_raster(
         config.output, grid, model.embed_fn, model.embed_dim, overwrite=config.overwrite,
-        preview_path=config.preview, progress=progress,
+        preview_path=config.preview, progress=progress, encoding=encoding,
     )  # fmt: skip

@@ -141,6 +141,9 @@ def _strips(
     """
     height, width, bands = src.height, src.width, src.count
     nodata = src.nodata
+    scales = offsets = None
+    if any(scale != 1 for scale in src.scales) or any(offset != 0 for offset in src.offsets):
+        scales, offsets = np.asarray(src.scales, dtype=np.float64), np.asarray(src.offsets, dtype=np.float64)
     source_rows = np.minimum(((np.arange(out_h) + 0.5) * height / out_h).astype(np.int64), height - 1)
     source_cols = np.minimum(((np.arange(out_w) + 0.5) * width / out_w).astype(np.int64), width - 1)
     for r0 in range(0, out_h, max(1, strip_rows)):
@@ -152,6 +155,8 @@ def _strips(
         valid = np.isfinite(pixels).all(axis=1)
         if nodata is not None and np.isfinite(nodata):
             valid &= ~(pixels == nodata).any(axis=1)
+        if scales is not None:  # int8 levels of --quantize: value = level * scale + offset, per band
+            pixels = pixels * scales + offsets
         yield r0, r1, pixels, valid
 
 

@@ -23,16 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import rasterio
-import rasterio.shutil
-from rasterio.enums import Resampling
 
-from satclip_cli.errors import InputError, SatclipError
-from satclip_cli.geo.raster_grid import RasterGrid
+from satclip_cli.embedding.quantize import INT8_NODATA, OutputEncoding
+from satclip_cli.errors import InputError, SatclipError, setting
 from satclip_cli.utils.atomic_output import atomic_output, check_output_path
 from satclip_cli.utils.progress import progress_bar
 
-if TYPE_CHECKING:  # the model as a plain function; this module does not need torch
+if TYPE_CHECKING:
+    from satclip_cli.geo.raster_grid import RasterGrid  # the model as a plain function; this module does not need torch
     from satclip_cli.models.inference import EmbedFn
 
 #: Internal tile size of the output COG, in pixels. Tiles are pixel-interleaved (GDAL 3.10's COG driver has
@@ -92,6 +90,7 @@ def embed_raster(
     preview_path: str | os.PathLike | None = None,
     progress: bool = True,
     compress: str = "zstd",
+    encoding: OutputEncoding | None = None,
 ) -> RasterEmbeddingSummary:
     """Write the embedding of every pixel centre of ``grid`` as a float32 COG with ``embed_dim`` bands.
 
@@ -109,6 +108,9 @@ def embed_raster(
         progress: show a rich progress bar with pixels/s on stderr.
         compress: ``"zstd"`` (default, fastest), ``"deflate"`` or ``"lzw"``, all with the floating-point
             predictor.
+        encoding: float32 (default) or int8 levels (band scale/offset set, nodata -128; GDAL and rasterio's
+            ``scales``/``offsets`` give ``value = q * scale + offset``). float16 is refused: GDAL 3.10 has no
+            Float16 GeoTIFF.
 
     Pixels whose centre has no valid (lon, lat) (see :meth:`RasterGrid.pixel_centers_lonlat`) are NaN in all
     bands; the nodata value is NaN.
@@ -134,6 +136,12 @@ def embed_raster(
     compress = compress.lower()
     if compress not in COMPRESSIONS:
         raise InputError(f"compress must be one of {', '.join(COMPRESSIONS)}, got {compress!r}")
+    encoding = encoding or OutputEncoding()
+    if encoding.dtype == "float16":
+        raise InputError(
+            f"GeoTIFF output cannot hold float16 (GDAL 3.10 has no Float16 GeoTIFF); write .zarr or use "
+            f"{setting('quantize')} int8"
+        )
     # The uncompressed temporary raster plus its overviews (1/4 + 1/16 + ... ~ 1/3 more).
     _check_disk_space(output_path.parent, grid.n_pixels * embed_dim * 4 * 4 // 3)
 
@@ -143,11 +151,11 @@ def embed_raster(
             intermediate = workdir / "embedding.tif"
             loop_start = time.perf_counter()
             with progress_bar(progress, grid.n_pixels, "Embedding pixels", unit="pixels") as advance:
-                valid_pixels = _write_tiles(intermediate, grid, embed_fn, embed_dim, block_size, advance)
+                valid_pixels = _write_tiles(intermediate, grid, embed_fn, embed_dim, block_size, advance, encoding)
             embed_seconds = time.perf_counter() - loop_start
             with progress_bar(progress, None, "Overviews and COG", unit="pixels"):
                 _build_overviews(intermediate)
-                _to_cog(intermediate, tmp_path, compress)
+                _to_cog(intermediate, tmp_path, compress, predictor="2" if encoding.is_int8 else "3")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
             _remove_sidecars(tmp_path)
@@ -175,7 +183,13 @@ def embed_raster(
 
 
 def _write_tiles(
-    path: Path, grid: RasterGrid, embed_fn: EmbedFn, embed_dim: int, block_size: int, advance: Callable[[int], None]
+    path: Path,
+    grid: RasterGrid,
+    embed_fn: EmbedFn,
+    embed_dim: int,
+    block_size: int,
+    advance: Callable[[int], None],
+    encoding: OutputEncoding,
 ) -> int:
     """Embed the grid tile by tile into an uncompressed tiled GTiff at ``path``; return the valid pixel count."""
     profile = {
@@ -183,10 +197,10 @@ def _write_tiles(
         "width": grid.width,
         "height": grid.height,
         "count": embed_dim,
-        "dtype": "float32",
+        "dtype": "int8" if encoding.is_int8 else "float32",
         "crs": grid.crs,
         "transform": grid.transform,
-        "nodata": float("nan"),
+        "nodata": INT8_NODATA if encoding.is_int8 else float("nan"),
         "tiled": True,
         "blockxsize": COG_BLOCKSIZE,
         "blockysize": COG_BLOCKSIZE,
@@ -196,9 +210,15 @@ def _write_tiles(
         "BIGTIFF": "YES",
     }
     valid_pixels = 0
+    import rasterio
+
     with rasterio.open(path, "w", **profile) as dst:
         for band in range(embed_dim):
             dst.set_band_description(band + 1, band_description(band))
+        if encoding.quantization is not None:
+            q = encoding.quantization
+            dst.scales = tuple(np.broadcast_to(q.scale, (embed_dim,)).tolist())
+            dst.offsets = tuple(np.broadcast_to(q.offset, (embed_dim,)).tolist())
         for window in grid.windows(block_size):
             h, w = int(window.height), int(window.width)
             lonlat, valid = grid.pixel_centers_lonlat(window)
@@ -211,15 +231,15 @@ def _write_tiles(
                         f"embed_fn returned an array of shape {emb.shape} for {n_valid} points; "
                         f"expected ({n_valid}, {embed_dim})"
                     )
-                _transpose_into(tile, emb, None if n_valid == h * w else np.flatnonzero(valid))
+                transpose_into(tile, emb, None if n_valid == h * w else np.flatnonzero(valid))
                 del emb
-            dst.write(tile.reshape(embed_dim, h, w), window=window)
+            dst.write(encoding.encode(tile.reshape(embed_dim, h, w), band_axis=0), window=window)
             valid_pixels += n_valid
             advance(h * w)
     return valid_pixels
 
 
-def _transpose_into(tile: np.ndarray, emb: np.ndarray, columns: np.ndarray | None, chunk: int = 1024) -> None:
+def transpose_into(tile: np.ndarray, emb: np.ndarray, columns: np.ndarray | None, chunk: int = 1024) -> None:
     """``tile[:, columns] = emb.T`` (all columns when None), in chunks of rows that stay in the CPU cache.
 
     ``tile`` is float32 ``[D, n_pixels]``, ``emb`` is ``[n, D]``. A plain strided ``emb.T`` copy of a 512 px,
@@ -253,13 +273,16 @@ def _build_overviews(path: Path) -> None:
     minutes and a 15 GB temporary file). Building them per band on the uncompressed band-interleaved
     intermediate takes seconds, and the COG driver copies existing overviews as they are.
     """
+    import rasterio
+    from rasterio.enums import Resampling
+
     with rasterio.open(path, "r+") as ds:
         factors = overview_factors(ds.width, ds.height)
         if factors:
             ds.build_overviews(factors, Resampling[OVERVIEW_RESAMPLING.lower()])
 
 
-def _to_cog(src: Path, dst: Path, compress: str) -> None:
+def _to_cog(src: Path, dst: Path, compress: str, predictor: str = "3") -> None:
     """Convert the tiled GTiff ``src`` (with its overviews) into a compressed COG at ``dst``."""
     options: dict[str, str] = {
         "BLOCKSIZE": str(COG_BLOCKSIZE),
@@ -267,10 +290,13 @@ def _to_cog(src: Path, dst: Path, compress: str) -> None:
         "BIGTIFF": "IF_SAFER",
         "NUM_THREADS": "ALL_CPUS",
         "COMPRESS": compress.upper(),
-        "PREDICTOR": "3",
+        "PREDICTOR": predictor,
     }
     if compress == "zstd":
         options["LEVEL"] = "3"
+    import rasterio
+    import rasterio.shutil
+
     with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
         rasterio.shutil.copy(src, dst, driver="COG", **options)
 

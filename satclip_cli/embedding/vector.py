@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from satclip_cli.embedding.quantize import OutputEncoding
 from satclip_cli.embedding.writers import open_embedding_writer, output_format
 from satclip_cli.geo.vector import PolygonMode, open_point_source
 from satclip_cli.utils.atomic_output import check_output_path
@@ -108,6 +109,7 @@ def embed_vector_file(
     progress: bool = True,
     layer: str | int | None = None,
     on_warning: Callable[[str], None] | None = None,
+    encoding: OutputEncoding | None = None,
 ) -> VectorEmbeddingSummary:
     """Embed each row of ``input_path`` and write the rows with their embeddings to ``output_path``.
 
@@ -127,6 +129,7 @@ def embed_vector_file(
         progress: show a progress bar with points/s on stderr.
         layer: layer of a multi-layer input (GeoPackage etc.).
         on_warning: receives one-line warnings (no CRS -> EPSG:4326 assumed); default: :func:`warnings.warn`.
+        encoding: stored dtype of the embeddings (GeoParquet: float16 or int8 possible); default float32.
 
     Raises:
         InputError: bad input (see :func:`~satclip_cli.geo.vector.open_point_source`) or unknown output extension.
@@ -149,7 +152,7 @@ def embed_vector_file(
     rows = 0
     with (
         progress_bar(progress, source.total, f"Embedding {Path(input_path).name}") as advance,
-        open_embedding_writer(output_path, embed_dim, wide=wide, overwrite=overwrite) as writer,
+        open_embedding_writer(output_path, embed_dim, wide=wide, overwrite=overwrite, encoding=encoding) as writer,
     ):
         for chunk in source.iter_chunks():
             embeddings = embed_lonlat(chunk.lonlat, embed_fn, embed_dim)

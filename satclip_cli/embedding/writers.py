@@ -32,7 +32,8 @@ import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
 
-from satclip_cli.errors import InputError
+from satclip_cli.embedding.quantize import OutputEncoding
+from satclip_cli.errors import InputError, setting
 from satclip_cli.utils.atomic_output import atomic_output
 
 #: Output extensions (lower case) and the format each one writes.
@@ -45,6 +46,10 @@ OUTPUT_FORMATS: dict[str, str] = {
 
 EMBEDDING_COLUMN = "embedding"
 GEOPARQUET_VERSION = "1.1.0"
+QUANTIZATION_METADATA_KEY = b"satclip:quantization"
+"""GeoParquet schema metadata of int8 output: the JSON of :meth:`~satclip_cli.embedding.quantize.Quantization.to_json`
+(``value = q * scale[band] + offset[band]``; ``q = -128`` is nodata)."""
+_ARROW_TYPES = {"float32": pa.float32(), "float16": pa.float16(), "int8": pa.int8()}
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -70,10 +75,13 @@ def embedding_column_names(embed_dim: int) -> list[str]:
 class EmbeddingWriter(ABC):
     """Appends blocks of rows and their embeddings to one output file (use :func:`open_embedding_writer`)."""
 
-    def __init__(self, path: Path, embed_dim: int, *, wide: bool = False) -> None:
+    def __init__(
+        self, path: Path, embed_dim: int, *, wide: bool = False, encoding: OutputEncoding | None = None
+    ) -> None:
         self.path = path
         self.embed_dim = int(embed_dim)
         self.wide = wide
+        self.encoding = encoding or OutputEncoding()
         self.rows_written = 0
 
     def write(
@@ -123,6 +131,7 @@ def open_embedding_writer(
     *,
     wide: bool = False,
     overwrite: bool = False,
+    encoding: OutputEncoding | None = None,
 ) -> Iterator[EmbeddingWriter]:
     """Open a writer for ``path`` (format from its extension); the file appears only on success.
 
@@ -131,17 +140,22 @@ def open_embedding_writer(
         embed_dim: ``D``, the embedding size.
         wide: GeoParquet only: ``emb_000 ...`` float32 columns instead of one list column.
         overwrite: replace an existing ``path`` (only once the new file is complete).
+        encoding: stored dtype of the embeddings (float32 by default; float16 and int8 for GeoParquet only).
 
     Raises:
-        InputError: unknown extension, missing output folder.
+        InputError: unknown extension, missing output folder, float16/int8 for CSV or .npy.
         OutputExistsError: ``path`` exists and ``overwrite`` is False.
     """
     kind = output_format(path)
     if int(embed_dim) < 1:
         raise ValueError(f"embed_dim must be positive, got {embed_dim}")
+    if encoding is not None and (encoding.dtype != "float32" or encoding.is_int8) and kind != "geoparquet":
+        raise InputError(
+            f"{setting('quantize')}/{setting('output_dtype')} apply to GeoParquet, Zarr and GeoTIFF outputs, not {kind}"
+        )
     writer_class = {"geoparquet": GeoParquetEmbeddingWriter, "csv": CsvEmbeddingWriter, "npy": NpyEmbeddingWriter}
     with atomic_output(path, overwrite=overwrite) as tmp:
-        writer = writer_class[kind](tmp, embed_dim, wide=wide)
+        writer = writer_class[kind](tmp, embed_dim, wide=wide, encoding=encoding)
         try:
             yield writer
             writer.finish()
@@ -169,8 +183,10 @@ def _first_sample(lonlat: np.ndarray) -> np.ndarray:
 class GeoParquetEmbeddingWriter(EmbeddingWriter):
     """GeoParquet 1.1 output: input columns, WKB geometry with ``geo`` metadata, embeddings."""
 
-    def __init__(self, path: Path, embed_dim: int, *, wide: bool = False) -> None:
-        super().__init__(path, embed_dim, wide=wide)
+    def __init__(
+        self, path: Path, embed_dim: int, *, wide: bool = False, encoding: OutputEncoding | None = None
+    ) -> None:
+        super().__init__(path, embed_dim, wide=wide, encoding=encoding)
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
 
@@ -178,6 +194,8 @@ class GeoParquetEmbeddingWriter(EmbeddingWriter):
         table, geo = self._table(embeddings, attributes, lonlat)
         if self._writer is None:
             metadata = {b"geo": json.dumps(geo).encode()}
+            if self.encoding.quantization is not None:
+                metadata[QUANTIZATION_METADATA_KEY] = self.encoding.quantization.to_json().encode()
             self._schema = table.schema.with_metadata(metadata)
             self._writer = pq.ParquetWriter(self.path, self._schema)
         assert self._schema is not None
@@ -240,11 +258,13 @@ class GeoParquetEmbeddingWriter(EmbeddingWriter):
             geometry_types = ["Point"]
         new = embedding_column_names(self.embed_dim) if self.wide else [EMBEDDING_COLUMN]
         _check_conflicts(names, new)
+        stored = self.encoding.encode(embeddings)
+        arrow_type = _ARROW_TYPES[str(stored.dtype)]
         if self.wide:
             names.extend(new)
-            arrays.extend(pa.array(embeddings[:, i], type=pa.float32()) for i in range(self.embed_dim))
+            arrays.extend(pa.array(stored[:, i], type=arrow_type) for i in range(self.embed_dim))
         else:
-            values = pa.array(np.ascontiguousarray(embeddings).reshape(-1), type=pa.float32())
+            values = pa.array(np.ascontiguousarray(stored).reshape(-1), type=arrow_type)
             names.append(EMBEDDING_COLUMN)
             arrays.append(pa.FixedSizeListArray.from_arrays(values, self.embed_dim))
         geo = {
@@ -277,8 +297,10 @@ def _to_arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
 class CsvEmbeddingWriter(EmbeddingWriter):
     """CSV output: input columns (geometry as WKT) followed by ``emb_000 ... emb_{D-1}``."""
 
-    def __init__(self, path: Path, embed_dim: int, *, wide: bool = False) -> None:
-        super().__init__(path, embed_dim, wide=wide)
+    def __init__(
+        self, path: Path, embed_dim: int, *, wide: bool = False, encoding: OutputEncoding | None = None
+    ) -> None:
+        super().__init__(path, embed_dim, wide=wide, encoding=encoding)
         self._handle: IO[str] | None = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
         self._names = embedding_column_names(self.embed_dim)
 
@@ -314,8 +336,10 @@ class NpyEmbeddingWriter(EmbeddingWriter):
 
     HEADER_BYTES = 128  # magic + version + length + dict, padded; fits any (N, D) shape
 
-    def __init__(self, path: Path, embed_dim: int, *, wide: bool = False) -> None:
-        super().__init__(path, embed_dim, wide=wide)
+    def __init__(
+        self, path: Path, embed_dim: int, *, wide: bool = False, encoding: OutputEncoding | None = None
+    ) -> None:
+        super().__init__(path, embed_dim, wide=wide, encoding=encoding)
         self._handle: IO[bytes] | None = open(path, "wb")  # noqa: SIM115
         self._handle.write(npy_header((0, self.embed_dim), self.HEADER_BYTES))
 

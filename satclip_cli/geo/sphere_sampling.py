@@ -1,11 +1,12 @@
 """Area-uniform random (lon, lat) points on the sphere, optionally restricted to a bbox, a region and land.
 
 Points are uniform with respect to area on the sphere: longitude uniform, sin(latitude) uniform.
-A :class:`SamplingArea` draws candidates area-uniformly in a lon/lat window (the bbox, narrowed to
-the region's extent) and keeps those inside the bbox, the region polygons and, with ``land_only``,
-the packaged 5' land mask (:mod:`satclip_cli.geo.land_mask`); the kept points are therefore
-area-uniform within the intersection. All coordinates are (lon, lat) degrees in EPSG:4326, in that
-order, with longitudes in [-180, 180].
+A :class:`SamplingArea` draws candidates area-uniformly in the bbox or, with a region, in the
+region's polygons clipped to the bbox (a polygon chosen in proportion to its area, then a point in
+that polygon's own window: :mod:`satclip_cli.geo.polygon_sampling`), and keeps those inside the bbox
+and, with ``land_only``, on land in the packaged 5' land mask (:mod:`satclip_cli.geo.land_mask`); the
+kept points are therefore area-uniform within the intersection. All coordinates are (lon, lat)
+degrees in EPSG:4326, in that order, with longitudes in [-180, 180].
 
 :func:`point_rng` gives each (seed, dataset index, attempt) its own random generator, so the point
 drawn for an index does not depend on which worker draws it or in which order.
@@ -25,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from satclip_cli.errors import InputError, one_line, setting
 from satclip_cli.geo.coordinates import wrap_longitude
 from satclip_cli.geo.land_mask import LandMask, load_land_mask
+from satclip_cli.geo.polygon_sampling import PolygonSampler, polygon_parts, split_at_antimeridian
 
 #: Candidates per batch are adapted to the acceptance rate seen so far, within these bounds.
 MIN_BATCH = 64
@@ -35,8 +37,6 @@ GIVE_UP_AFTER = 1_000_000
 MIN_ACCEPTANCE = 1e-5
 
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
-#: Tolerance in degrees for region coordinates just beyond +-180 / +-90 after reprojection.
-_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -144,14 +144,15 @@ class SamplingArea:
     Args:
         bbox: restrict to this box; ``None`` means the whole globe.
         region: restrict to this shapely (Multi)Polygon in EPSG:4326 (lon, lat) degrees, longitudes
-            within [-180, 180]; ``None`` means no restriction.
+            within [-360, 360] (parts beyond +-180 are moved by 360 degrees, so a polygon drawn across
+            the antimeridian as 170..190 works); invalid polygons are repaired; ``None`` means no restriction.
         land_only: keep only points in land cells of the 5' land mask.
         region_name: how :meth:`describe` names the region (e.g. its file name).
         land_mask: the mask for ``land_only`` (default: the packaged one, :func:`load_land_mask`).
 
     Raises:
-        InputError: if the region is not polygonal, is empty, is not in lon/lat degrees, or does not
-            overlap the bbox.
+        InputError: if the region is not polygonal, is empty, is not in lon/lat degrees (latitudes outside
+            [-90, 90], longitudes outside [-360, 360]), or does not overlap the bbox.
         LandMaskError: if ``land_only`` and the packaged mask is missing.
     """
 
@@ -165,16 +166,28 @@ class SamplingArea:
         land_mask: LandMask | None = None,
     ) -> None:
         self.bbox = bbox
-        self.region = region
         self.region_name = region_name
         self.land_only = land_only
         if land_only and land_mask is None:
             land_mask = load_land_mask()
         self.land_mask = land_mask if land_only else None
-        self.window = _sampling_window(bbox or GLOBE, region)
-        """Candidates are drawn area-uniformly in this box, which covers the area."""
-        if region is not None:
-            shapely.prepare(region)
+        self.region: BaseGeometry | None = None
+        """The region's polygons within the bbox, longitudes in [-180, 180] (``None``: no region)."""
+        self.polygons: PolygonSampler | None = None
+        """Draws area-uniform points in the region's polygons (``None``: no region)."""
+        self.region_parts = 0
+        """How many polygons the region has (as given, before clipping to the bbox)."""
+        if region is None:
+            self.window = bbox or GLOBE
+            """A box covering the area (candidates are drawn in it when there is no region)."""
+        else:
+            parts = _region_parts(region)
+            self.region_parts = len(parts)
+            parts = _clip_to_bbox(split_at_antimeridian(parts), bbox or GLOBE)
+            self.window = _sampling_window(bbox or GLOBE, parts)
+            self.polygons = PolygonSampler(parts)
+            self.region = shapely.multipolygons(self.polygons.polygons)
+            shapely.prepare(self.region)
 
     @classmethod
     def from_options(cls, bbox: str | None, region_path: Path | None, land_only: bool) -> SamplingArea:
@@ -197,7 +210,7 @@ class SamplingArea:
         if self.bbox is not None:
             limits.append(f"bbox {self.bbox}")
         if self.region is not None:
-            parts = shapely.get_num_geometries(self.region)
+            parts = self.region_parts
             limits.append(f"region {self.region_name or 'polygons'} ({parts} polygon{'s' if parts != 1 else ''})")
         where = f"within {' and '.join(limits)}" if limits else "anywhere on the globe"
         return f"area-uniform {what} {where}"
@@ -211,17 +224,25 @@ class SamplingArea:
         Returns:
             bool ``[n]``.
         """
-        keep = np.ones(np.shape(lon), dtype=bool) if self.bbox is None else self.bbox.contains(lon, lat)
-        if self.land_mask is not None:
-            index = np.flatnonzero(keep)
-            keep[index] = self.land_mask.is_land(lon[index], lat[index])
+        keep = self._in_bbox_and_land(lon, lat)
         if self.region is not None:
             index = np.flatnonzero(keep)
             keep[index] = shapely.contains_xy(self.region, lon[index], lat[index])
         return keep
 
+    def _in_bbox_and_land(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Whether points are in the bbox and (with ``land_only``) on land; bool ``[n]``."""
+        keep = np.ones(np.shape(lon), dtype=bool) if self.bbox is None else self.bbox.contains(lon, lat)
+        if self.land_mask is not None:
+            index = np.flatnonzero(keep)
+            keep[index] = self.land_mask.is_land(lon[index], lat[index])
+        return keep
+
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` points area-uniform in the area, by rejection from :attr:`window` in vectorised batches.
+        """``n`` points area-uniform in the area, by rejection in vectorised batches.
+
+        Candidates come from :attr:`window` or, with a region, from its polygons (:attr:`polygons`: each
+        polygon in its own window); those outside the bbox or (with ``land_only``) off land are rejected.
 
         The result depends only on the state of ``rng`` and ``n``.
 
@@ -239,8 +260,12 @@ class SamplingArea:
         while filled < n:
             rate = (accepted + 1) / (proposed + 1)
             batch = min(MAX_BATCH, max(MIN_BATCH, math.ceil(1.25 * (n - filled) / rate)))
-            candidates = self.window.draw(rng, batch)
-            inside = candidates[self.contains(candidates[:, 0], candidates[:, 1])]
+            if self.polygons is None:
+                candidates = self.window.draw(rng, batch)
+                inside = candidates[self.contains(candidates[:, 0], candidates[:, 1])]
+            else:  # already inside the region
+                candidates = self.polygons.draw(rng, batch)
+                inside = candidates[self._in_bbox_and_land(candidates[:, 0], candidates[:, 1])]
             take = min(len(inside), n - filled)
             out[filled : filled + take] = inside[:take]
             filled += take
@@ -313,7 +338,7 @@ def read_region(path: Path) -> BaseGeometry:
         raise InputError(f"region file {path} has no Polygon or MultiPolygon features (found: {kinds or 'none'})")
     invalid = ~shapely.is_valid(polygonal)
     polygonal[invalid] = shapely.make_valid(polygonal[invalid])
-    polygons = _polygon_parts(polygonal)
+    polygons = polygon_parts(polygonal)
     if polygons.size == 0:
         raise InputError(f"region file {path}: its polygons have no area")
     return shapely.union_all(polygons)
@@ -322,53 +347,43 @@ def read_region(path: Path) -> BaseGeometry:
 # ---------------------------------------------------------------------------------------------------- helpers
 
 
-def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
-    """All non-empty Polygons inside ``geoms`` (multi-geometries and collections flattened)."""
-    parts = shapely.get_parts(geoms)
-    while True:
-        nested = shapely.get_type_id(parts) >= shapely.GeometryType.MULTIPOINT
-        if not nested.any():
-            break
-        parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
-    return parts[(shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(parts)]
-
-
-def _sampling_window(bbox: BoundingBox, region: BaseGeometry | None) -> BoundingBox:
-    """The smallest box (latitude range x longitude arc) around the parts of ``region`` that overlap ``bbox``.
-
-    Built from the bounds of the region's parts, so a region with parts on both sides of the antimeridian
-    (Fiji, Russia) gets an arc across it rather than the whole -180..180 band.
-    """
-    if region is None:
-        return bbox
+def _region_parts(region: BaseGeometry) -> np.ndarray:
+    """The non-empty, valid Polygons of a (Multi)Polygon region (invalid ones repaired with ``make_valid``)."""
     if shapely.get_type_id(region) not in _POLYGONAL or region.is_empty:
         raise InputError(f"the region must be a non-empty Polygon or MultiPolygon, got {region.geom_type}")
-    bounds = shapely.bounds(shapely.get_parts(region))  # [k, 4] minx, miny, maxx, maxy
-    if not np.isfinite(bounds).all():
-        raise InputError("the region has non-finite coordinates")
-    lon_min, lat_min, lon_max, lat_max = bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()
-    if lon_min < -180.0 - _EPS or lon_max > 180.0 + _EPS or lat_min < -90.0 - _EPS or lat_max > 90.0 + _EPS:
-        raise InputError(
-            f"the region spans lon {lon_min:g}..{lon_max:g}, lat {lat_min:g}..{lat_max:g}, outside [-180, 180] x "
-            "[-90, 90]: it must be in EPSG:4326 degrees and split at the antimeridian"
-        )
-    south, north = np.maximum(bounds[:, 1], bbox.south), np.minimum(bounds[:, 3], bbox.north)
-    pieces, souths, norths = [], [], []
-    for west, east in bbox.lon_intervals():
-        piece_west, piece_east = np.maximum(bounds[:, 0], west), np.minimum(bounds[:, 2], east)
-        overlaps = (piece_west <= piece_east) & (south <= north)
-        pieces += zip(piece_west[overlaps].tolist(), piece_east[overlaps].tolist(), strict=True)
-        souths.append(south[overlaps])
-        norths.append(north[overlaps])
-    if not pieces:
-        raise InputError(
-            f"the region (lon {lon_min:g}..{lon_max:g}, lat {lat_min:g}..{lat_max:g}) is outside bbox {bbox}"
-        )
-    window_south, window_north = float(np.concatenate(souths).min()), float(np.concatenate(norths).max())
-    west, east = _covering_arc(pieces)
-    if west == east or window_south == window_north:
+    if not region.is_valid:  # e.g. a self-intersecting "bow tie": repair, then union the overlapping pieces
+        region = shapely.union_all(polygon_parts(shapely.make_valid(region)))
+    parts = polygon_parts(np.array([region], dtype=object))
+    if parts.size == 0:
+        raise InputError("the region's polygons have no area")
+    return parts
+
+
+def _clip_to_bbox(parts: np.ndarray, bbox: BoundingBox) -> np.ndarray:
+    """The pieces of ``parts`` (Polygons, longitudes in [-180, 180]) inside ``bbox``; all of them for the globe."""
+    if bbox == GLOBE:
+        return parts
+    pieces = [shapely.clip_by_rect(parts, west, bbox.south, east, bbox.north) for west, east in bbox.lon_intervals()]
+    return polygon_parts(np.concatenate(pieces))
+
+
+def _sampling_window(bbox: BoundingBox, parts: np.ndarray) -> BoundingBox:
+    """The smallest box (latitude range x longitude arc) around the region's ``parts`` (already clipped to ``bbox``).
+
+    Built from the bounds of the parts, so a region with parts on both sides of the antimeridian (Fiji,
+    Russia) gets an arc across it rather than the whole -180..180 band.
+
+    Raises:
+        InputError: if no part is left (the region is outside the bbox) or the parts have no extent.
+    """
+    if parts.size == 0:
+        raise InputError(f"the region is outside bbox {bbox}")
+    bounds = shapely.bounds(parts)  # [k, 4] minx, miny, maxx, maxy
+    west, east = _covering_arc(list(zip(bounds[:, 0].tolist(), bounds[:, 2].tolist(), strict=True)))
+    south, north = float(bounds[:, 1].min()), float(bounds[:, 3].max())
+    if west == east or south == north:
         raise InputError(f"the region only touches bbox {bbox} along its edge")
-    return BoundingBox(west, window_south, east, window_north)
+    return BoundingBox(west, south, east, north)
 
 
 def _covering_arc(intervals: list[tuple[float, float]]) -> tuple[float, float]:

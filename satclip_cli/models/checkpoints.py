@@ -23,6 +23,7 @@ import torch
 from satclip_cli.errors import CheckpointError, setting
 from satclip_cli.models.location_encoder import LocationEncoder, LocationEncoderConfig, build_location_encoder
 from satclip_cli.utils.atomic_output import atomic_output, check_output_path
+from satclip_cli.utils.output_folder import check_file_folder
 
 #: Official ``le_type`` -> our positional-encoding names.
 _OFFICIAL_ENCODINGS = {
@@ -103,6 +104,25 @@ def config_from_official_hparams(hparams: dict[str, Any], sh_method: str | None 
         raise CheckpointError(
             f"{setting('sh_method')} legacy applies only to checkpoints with harmonics_calculation 'analytic'"
         )
+    try:
+        return _official_config(hparams, le_type, legendre_polys, convention, method, pe_type, embed_dim, capacity,
+                                num_hidden_layers)  # fmt: skip
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"checkpoint hyper_parameters are invalid: {error}") from None
+
+
+def _official_config(
+    hparams: dict[str, Any],
+    le_type: str,
+    legendre_polys: int,
+    convention: str,
+    method: str,
+    pe_type: str,
+    embed_dim: int,
+    capacity: int,
+    num_hidden_layers: int,
+) -> LocationEncoderConfig:
+    """The config of official hyper-parameters already checked by :func:`config_from_official_hparams`."""
     return LocationEncoderConfig(
         positional_encoding=_OFFICIAL_ENCODINGS[le_type],
         legendre_polys=legendre_polys,
@@ -204,8 +224,11 @@ def save_location_encoder(encoder: LocationEncoder, path: str | os.PathLike, ove
     config_json = json.dumps(encoder.config.to_dict(), indent=2)
     tensors = {k: v.detach().contiguous().cpu() for k, v in encoder.state_dict().items()}
     json_path = path.with_suffix(".json")
+    check_file_folder(path, "model file")
     with atomic_output(json_path, overwrite=overwrite) as tmp_json, atomic_output(path, overwrite=overwrite) as tmp:
+        mode = tmp.stat().st_mode & 0o777  # what atomic_output gave the file (the umask's permissions)
         save_file(tensors, str(tmp), metadata={_METADATA_KEY: config_json})
+        os.chmod(tmp, mode)  # safetensors re-creates the file 0600; keep the same permissions as the .json
         tmp_json.write_text(config_json + "\n")
     return path
 
@@ -220,6 +243,7 @@ def export_location_encoder(checkpoint: str | os.PathLike, output: str | os.Path
     if output.suffix != ".safetensors":
         raise CheckpointError(f"output must end in .safetensors, got {output.name}")
     check_output_path(output, overwrite)
+    check_file_folder(output, "model file")
     return save_location_encoder(load_official_checkpoint(checkpoint), output, overwrite=overwrite)
 
 

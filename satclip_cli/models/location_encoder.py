@@ -7,16 +7,30 @@ like open_clip's model configs) and built by the one factory :func:`build_locati
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from satclip_cli.errors import shown
 from satclip_cli.models.networks import NETWORKS, build_network
 from satclip_cli.models.positional_encoding import build_positional_encoding, canonical_encoding_name
 
 CONFIG_FORMAT = "satclip-location-encoder/1"
+
+#: Allowed range of each size setting, checked before anything is built: SatCLIP uses L = 10 or 40,
+#: widths of 256-512 and 2 hidden layers; L = 1,000,000 would ask for a 10^12-feature first layer.
+SIZE_LIMITS = {
+    "legendre_polys": (1, 200),
+    "frequency_num": (1, 1024),
+    "embed_dim": (1, 65_536),
+    "capacity": (1, 65_536),
+    "num_hidden_layers": (0, 256),
+}
+#: Most parameters a location encoder may have (4 GB of float32 weights).
+MAX_PARAMETERS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,17 @@ class LocationEncoderConfig:
         object.__setattr__(self, "positional_encoding", canonical_encoding_name(self.positional_encoding))
         if self.network not in NETWORKS:
             raise ValueError(f"unknown network {self.network!r}; use one of {NETWORKS}")
-        for name in ("legendre_polys", "embed_dim", "capacity"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1")
+        for name, (low, high) in SIZE_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {shown(value)}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {shown(self.dropout)}")
+        if parameter_estimate(self) > MAX_PARAMETERS:
+            raise ValueError(
+                f"the model would have about {parameter_estimate(self):.2g} parameters (more than "
+                f"{MAX_PARAMETERS:.0e}); lower legendre_polys, capacity or num_hidden_layers"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, tagged with the config format."""
@@ -77,6 +99,28 @@ class LocationEncoderConfig:
     def replace(self, **changes: Any) -> LocationEncoderConfig:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+
+def parameter_estimate(sizes: Any) -> int:
+    """Roughly how many weights a location encoder has (its dense layers), from its sizes alone.
+
+    ``sizes`` is anything with ``positional_encoding``, ``legendre_polys``, ``network``, ``embed_dim``,
+    ``capacity`` and ``num_hidden_layers`` attributes (and optionally ``frequency_num``): a
+    :class:`LocationEncoderConfig` or a training config, checked before anything is allocated.
+    """
+    try:
+        encoding = canonical_encoding_name(str(sizes.positional_encoding))
+    except ValueError:
+        encoding = str(sizes.positional_encoding)
+    if encoding == "sphericalharmonics":
+        features = int(sizes.legendre_polys) ** 2
+    else:
+        features = 16 * int(getattr(sizes, "frequency_num", 10))
+    embed_dim, capacity = int(sizes.embed_dim), int(sizes.capacity)
+    if sizes.network == "linear":
+        return (features + 1) * embed_dim
+    hidden = max(int(sizes.num_hidden_layers), 1)
+    return (features + 1) * capacity + (hidden - 1) * (capacity + 1) * capacity + (capacity + 1) * embed_dim
 
 
 class LocationEncoder(nn.Module):

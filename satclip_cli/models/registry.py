@@ -422,7 +422,7 @@ def _resolve_huggingface(
     offline: bool | None,
 ) -> Path:
     """Find a Hub model in the cache, or download it (see :func:`resolve_model`)."""
-    import httpx2
+    import httpx  # huggingface-hub 1.x (pinned below 2 for the geoclip extra) talks through httpx
     from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -446,7 +446,7 @@ def _resolve_huggingface(
 
     hub = (endpoint or constants.ENDPOINT).rstrip("/")
     not_found = (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError, RemoteEntryNotFoundError)
-    unreachable = (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, HfHubHTTPError)
+    unreachable = (httpx.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, HfHubHTTPError)
 
     # One quick metadata request first: fail fast when the Hub is unreachable (hf_hub_download
     # would retry with back-off for ~30 s), and learn the SHA-256 to check the download against.

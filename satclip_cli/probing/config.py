@@ -9,8 +9,12 @@ from satclip_cli.errors import InputError, setting
 from satclip_cli.probing.probes import PROBES
 from satclip_cli.probing.tasks import TASK_TYPES, TASKS, available_tasks
 
-SPLITS = ("random", "holdout-africa", "holdout-asia")
-"""The splits a run can use: a random split, or one continent held out as the test set."""
+SPLITS = ("random", "spatial-block", "holdout-africa", "holdout-asia")
+"""The splits a run can use: random (one 60/20/20 split, or K-fold with ``folds``), spatial-block K-fold,
+or one continent held out as the test set."""
+
+DEFAULT_FOLDS = 5
+"""Folds of the spatial-block split (and of the random split when ``folds`` is given)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,10 @@ class ProbeConfig:
         task_type: ``"regression"`` or ``"classification"`` for the custom task; None guesses from the column.
         probes: probe kinds, from :data:`~satclip_cli.probing.probes.PROBES`.
         splits: splits, from :data:`SPLITS`.
+        folds: K of the K-fold splits: ``spatial-block`` always runs K-fold (default :data:`DEFAULT_FOLDS`);
+            ``random`` runs K-fold when ``folds`` is given, else one 60/20/20 split per seed.
+        block_size_km: edge of the equal-area blocks of the ``spatial-block`` split, km.
+        bootstrap: bootstrap replicates of the 95 % intervals (``ci95``) of every metric; 0 for none.
         few_shot: with a hold-out split, the fraction (0..1) of the held-out continent that trains too.
         seeds: repetitions of each split (and of the MLP's initialisation); results give mean and std.
         n_points: points drawn for sampled tasks (None: each task's default).
@@ -48,6 +56,9 @@ class ProbeConfig:
     task_type: str | None = None
     probes: tuple[str, ...] = ("linear",)
     splits: tuple[str, ...] = ("random",)
+    folds: int | None = None
+    block_size_km: float = 500.0
+    bootstrap: int = 1000
     few_shot: float | None = None
     seeds: int = 5
     n_points: int | None = None
@@ -62,6 +73,17 @@ class ProbeConfig:
         if "all" in self.tasks:
             return available_tasks()
         return tuple(dict.fromkeys(self.tasks))
+
+    @property
+    def n_folds(self) -> int:
+        """K of the K-fold splits (:data:`DEFAULT_FOLDS` unless ``folds`` is given)."""
+        return DEFAULT_FOLDS if self.folds is None else self.folds
+
+    def folds_of(self, split: str) -> int | None:
+        """How many folds ``split`` runs (None: one train/val/test split per seed)."""
+        if split == "spatial-block" or (split == "random" and self.folds is not None):
+            return self.n_folds
+        return None
 
     @property
     def holds_out_continents(self) -> bool:
@@ -107,3 +129,13 @@ class ProbeConfig:
             )
         if self.seeds < 1:
             raise InputError(f"{setting('seeds')} must be at least 1")
+        if self.folds is not None and self.folds < 2:
+            raise InputError(f"{setting('folds')} must be at least 2, got {self.folds}")
+        if self.folds is not None and not any(self.folds_of(split) for split in self.splits):
+            raise InputError(f"{setting('folds')} needs {setting('splits')} random or spatial-block")
+        if not self.block_size_km > 0:  # also catches NaN
+            raise InputError(f"{setting('block_size_km')} must be a positive number of km, got {self.block_size_km:g}")
+        if self.bootstrap < 0:
+            raise InputError(
+                f"{setting('bootstrap')} must be 0 (no intervals) or a number of replicates, got {self.bootstrap}"
+            )

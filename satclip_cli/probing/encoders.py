@@ -7,19 +7,19 @@ Baselines, reported by default, keep the comparison honest:
 * ``sh10``, ``sh40``: spherical-harmonics features alone (L = 10 / 40, D = 100 / 1600), no
   network — a strong baseline for smooth targets.
 * ``geoclip``: GeoCLIP's location encoder (Vivanco et al. 2023, D = 512) when the ``geoclip``
-  package is installed (its wheel ships the weights). GeoCLIP takes (lat, lon); we pass it
-  (lat, lon).
+  extra is installed (``pip install -e ".[geoclip]"``; its wheel ships the weights, loaded on CPU).
+  GeoCLIP takes (lat, lon); the (lon, lat) points are swapped before they reach it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from satclip_cli.errors import InputError, setting
+from satclip_cli.probing.geoclip_encoder import geoclip_available
 
 EncodeFn = Callable[[np.ndarray], np.ndarray]
 BASELINES = ("coords", "sh10", "sh40", "geoclip")
@@ -56,27 +56,14 @@ def spherical_harmonics_features(degree: int) -> EncodeFn:
     return encode
 
 
-def geoclip_available() -> bool:
-    """Whether the optional ``geoclip`` package is importable."""
-    return importlib.util.find_spec("geoclip") is not None
+def geoclip_features() -> EncodeFn:
+    """GeoCLIP's pretrained location encoder, ``f(lonlat) -> float32 [N, 512]``, on CPU from its wheel's weights.
 
+    See :mod:`~satclip_cli.probing.geoclip_encoder` (GeoCLIP takes (lat, lon): the columns are swapped there).
+    """
+    from satclip_cli.probing.geoclip_encoder import GeoclipLocationEncoder
 
-def geoclip_features(batch_size: int = 8192) -> EncodeFn:
-    """GeoCLIP's pretrained location encoder (float32 [N, 512]); it expects (lat, lon) degrees."""
-    import torch
-    from geoclip import LocationEncoder
-
-    encoder = LocationEncoder().eval()
-
-    def encode(lonlat: np.ndarray) -> np.ndarray:
-        latlon = np.ascontiguousarray(np.asarray(lonlat, dtype=np.float32)[:, ::-1])
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(latlon), batch_size):
-                out.append(encoder(torch.from_numpy(latlon[start : start + batch_size])).float().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 512), np.float32)
-
-    return encode
+    return GeoclipLocationEncoder()
 
 
 def baseline_encoder(name: str) -> ProbeEncoder:
@@ -89,8 +76,6 @@ def baseline_encoder(name: str) -> ProbeEncoder:
             name, "baseline", spherical_harmonics_features(degree), f"spherical harmonics L={degree}, {degree**2}-d"
         )
     if name == "geoclip":
-        if not geoclip_available():
-            raise InputError("the geoclip baseline needs the geoclip package (pip install geoclip)")
         return ProbeEncoder("geoclip", "baseline", geoclip_features(), "GeoCLIP location encoder, 512-d")
     raise InputError(f"unknown baseline {name!r}; use one of {', '.join(BASELINES)}")
 

@@ -1,9 +1,12 @@
 """The probing stage's job: ``run(config)`` embeds each task's points with every encoder, fits probes, scores.
 
-For each task, every encoder embeds the task's points once; then for each split and seed the
-probes are fitted on the training part (hyper-parameters chosen on the validation part) and
-scored on the test part. Results are aggregated over seeds into :class:`ResultRow` s, written to
-``results.json``/``results.csv`` (and a PNG map per task) in the report folder.
+For each task, every encoder embeds the task's points once; then for each split and seed (and each fold of
+a K-fold split: ``spatial-block``, or ``random`` with ``folds``) the probes are fitted on the training part
+(hyper-parameters chosen on the validation part, which comes from the training folds only) and scored on
+the test part. A seed's value of a metric is the mean over its folds; rows give mean and std over seeds
+and a bootstrap 95 % interval (:mod:`~satclip_cli.probing.bootstrap`) over the test points of every seed
+and fold. Rows are written to ``results.json``/``results.csv``, with a PNG map per task (and the fold
+layout of the spatial blocks, ``maps/<task>_blocks.png``) in the report folder.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class TaskOutcome:
     rows: list[ResultRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     map_path: Path | None = None
+    blocks_map_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class ProbeSummary:
     @property
     def maps(self) -> list[Path]:
         """The PNG maps written (one per task that has rows, unless maps were turned off)."""
-        return [outcome.map_path for outcome in self.outcomes if outcome.map_path is not None]
+        paths = [(outcome.map_path, outcome.blocks_map_path) for outcome in self.outcomes]
+        return [path for pair in paths for path in pair if path is not None]
 
     def lines(self) -> list[str]:
         """The human summary: the files written."""
@@ -95,7 +100,8 @@ def run(
         data, target = Path(config.data), config.target
         assert target is not None  # validate() checked it
         loaders.append((data.stem, lambda: load_custom_task(data, target, config.task_type)))
-    fits = len(loaders) * len(config.splits) * config.seeds * len(encoders) * len(config.probes)
+    folds = sum(config.folds_of(split) or 1 for split in config.splits)
+    fits = len(loaders) * folds * config.seeds * len(encoders) * len(config.probes)
     outcomes = []
     with progress_bar(progress, fits, "Probing", unit="fits") as advance:
         for name, load in loaders:
@@ -114,53 +120,113 @@ def _run_task(
     encoders: list[ProbeEncoder],
     advance: Callable[[int], None],
 ) -> TaskOutcome:
+    from satclip_cli.probing.bootstrap import ScoredGroup, bootstrap_intervals
     from satclip_cli.probing.metrics import classification_metrics, regression_metrics
     from satclip_cli.probing.probes import fit_predict
 
     outcome = TaskOutcome(task=name, warnings=list(data.warnings()))
     classification = data.type == "classification"
+    if "spatial-block" in config.splits:  # blocks that do not fit the data fail before anything is embedded
+        from satclip_cli.probing.splits import spatial_block_kfold
+
+        spatial_block_kfold(data.lonlat, config.n_folds, config.block_size_km, seed=0)
     features = {encoder.name: encoder.encode(data.lonlat) for encoder in encoders}
     test_features = (
         {encoder.name: encoder.encode(data.test_lonlat) for encoder in encoders} if data.has_test_set else {}
     )
     continents = _continents(data, config) if config.holds_out_continents else None
     rows: dict[tuple[str, str, str], ResultRow] = {}
-    first_seed: dict[tuple[str, str, str], _Prediction] = {}
+    groups: dict[tuple[str, str, str], list[ScoredGroup]] = {}
+    first_seed: dict[tuple[str, str, str], list[_Prediction]] = {}
+    blocks_fold: np.ndarray | None = None
     for split_name in config.splits:
+        n_folds = config.folds_of(split_name)
+        fits_per_seed = (n_folds or 1) * len(encoders) * len(config.probes)
         if split_name.startswith("holdout-") and data.has_test_set:
             outcome.warnings.append(f"{name} has its own test grid: split {split_name} skipped")
-            advance(config.seeds * len(encoders) * len(config.probes))
+            advance(config.seeds * fits_per_seed)
             continue
+        # A K-fold split tests every point of the task once, also for a task with its own test grid.
+        own_test = data.has_test_set and n_folds is None
+        dropped = _Dropped()
         for seed in range(config.seeds):
-            split, note = _split(split_name, data, continents, config.few_shot, seed)
-            if note and seed == 0:
-                outcome.warnings.append(note)
-            y = data.target
-            y_train, y_val = y[split.train], y[split.val]
-            y_test = data.test_target if data.has_test_set else y[split.test]
-            for encoder in encoders:
-                X = features[encoder.name]
-                X_test = test_features[encoder.name] if data.has_test_set else X[split.test]
-                for probe in config.probes:
-                    result = fit_predict(probe, data.type, X[split.train], y_train, X[split.val], y_val, X_test, seed)
-                    if classification:
-                        scores = classification_metrics(y_test, result.predictions)
-                    else:
-                        scores = regression_metrics(y_test, result.predictions, y_train)
-                    key = (encoder.name, probe, split.name)
-                    row = rows.setdefault(
-                        key, ResultRow(name, encoder.name, probe, split.name, len(split.train), len(y_test))
-                    )
-                    for metric, value in scores.items():
-                        row.values.setdefault(metric, []).append(float(value))
-                    if seed == 0:
-                        test_lonlat = data.test_lonlat if data.has_test_set else data.lonlat[split.test]
-                        first_seed[key] = _Prediction(test_lonlat, y_test, result.predictions)
-                    advance(1)
+            splits, fold_of_point = _splits(split_name, data, continents, config, seed, dropped)
+            if split_name == "spatial-block" and seed == 0:
+                blocks_fold = fold_of_point
+            fold_scores: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+            for split in splits:
+                y = data.target
+                y_train, y_val = y[split.train], y[split.val]
+                y_test = data.test_target if own_test else y[split.test]
+                test_lonlat = data.test_lonlat if own_test else data.lonlat[split.test]
+                for encoder in encoders:
+                    X = features[encoder.name]
+                    X_test = test_features[encoder.name] if own_test else X[split.test]
+                    for probe in config.probes:
+                        result = fit_predict(
+                            probe, data.type, X[split.train], y_train, X[split.val], y_val, X_test, seed
+                        )
+                        if classification:
+                            scores = classification_metrics(y_test, result.predictions)
+                        else:
+                            scores = regression_metrics(y_test, result.predictions, y_train)
+                        key = (encoder.name, probe, split.name)
+                        fold_scores.setdefault(key, []).append(scores)
+                        train_std = float(np.std(np.asarray(y_train, dtype=np.float64)))
+                        groups.setdefault(key, []).append(ScoredGroup(y_test, result.predictions, train_std))
+                        row = rows.setdefault(
+                            key,
+                            ResultRow(name, encoder.name, probe, split.name, len(split.train), 0, folds=n_folds),
+                        )
+                        if seed == 0:
+                            row.n_test += len(y_test)
+                            first_seed.setdefault(key, []).append(_Prediction(test_lonlat, y_test, result.predictions))
+                        advance(1)
+            for key, per_fold in fold_scores.items():
+                for metric in per_fold[0]:
+                    rows[key].values.setdefault(metric, []).append(float(np.mean([s[metric] for s in per_fold])))
+        warning = dropped.warning(split_name, n_folds, config.seeds)
+        if warning:
+            outcome.warnings.append(warning)
+    for key, row in rows.items():
+        row.ci95 = bootstrap_intervals(groups[key], classification, config.bootstrap, seed=0)
     outcome.rows = list(rows.values())
     if config.maps and outcome.rows:
-        outcome.map_path = _write_best_map(name, data, outcome.rows, first_seed, Path(config.out))
+        pooled = {key: _pool(parts) for key, parts in first_seed.items()}
+        outcome.map_path = _write_best_map(name, data, outcome.rows, pooled, Path(config.out))
+        if blocks_fold is not None:
+            outcome.blocks_map_path = _write_blocks_map(name, data, blocks_fold, config)
     return outcome
+
+
+@dataclass
+class _Dropped:
+    """Test points of classes dropped from folds for lack of training samples, summed over folds and seeds."""
+
+    classes: int = 0
+    test_points: int = 0
+    splits: int = 0
+    note: str | None = None
+
+    def warning(self, split_name: str, n_folds: int | None, seeds: int) -> str | None:
+        if n_folds is None:
+            return self.note
+        if not self.splits:
+            return None
+        return (
+            f"{split_name} split: {self.splits} of {n_folds * seeds} folds ({n_folds} folds x {seeds} seeds) dropped "
+            f"classes with fewer than 2 training samples ({self.classes} class drops, {self.test_points} test points "
+            "not scored)"
+        )
+
+
+def _pool(parts: list[_Prediction]) -> _Prediction:
+    """The test predictions of all folds of one seed, as one."""
+    return _Prediction(
+        np.concatenate([part.lonlat for part in parts]),
+        np.concatenate([np.asarray(part.truth) for part in parts]),
+        np.concatenate([np.asarray(part.prediction) for part in parts]),
+    )
 
 
 def _continents(data: TaskData, config: ProbeConfig) -> np.ndarray:
@@ -169,30 +235,68 @@ def _continents(data: TaskData, config: ProbeConfig) -> np.ndarray:
     return continent_of(data.lonlat, data_dir=config.data_dir)
 
 
-def _split(
-    split_name: str, data: TaskData, continents: np.ndarray | None, few: float | None, seed: int
-) -> tuple[Split, str | None]:
-    """The :class:`Split` of ``split_name`` for ``seed`` and a warning (rare classes dropped), or None."""
-    from satclip_cli.probing.splits import continent_holdout, drop_rare_classes, few_shot, random_split
+def _splits(
+    split_name: str,
+    data: TaskData,
+    continents: np.ndarray | None,
+    config: ProbeConfig,
+    seed: int,
+    dropped: _Dropped,
+) -> tuple[list[Split], np.ndarray | None]:
+    """The splits of ``split_name`` for ``seed`` (one, or one per fold) and each point's fold (K-fold only).
 
-    if split_name == "random":
+    Classification: classes with fewer than 2 training samples are dropped from each split (counted in
+    ``dropped``).
+    """
+    from satclip_cli.probing.splits import (
+        continent_holdout,
+        drop_rare_classes,
+        drop_rare_classes_quietly,
+        few_shot,
+        random_kfold,
+        random_split,
+        spatial_block_kfold,
+    )
+
+    n_folds = config.folds_of(split_name)
+    fold_of_point = None
+    if split_name == "spatial-block":
+        kfold = spatial_block_kfold(data.lonlat, config.n_folds, config.block_size_km, seed)
+        splits, fold_of_point = kfold.splits, kfold.fold_of_point
+    elif split_name == "random" and n_folds is not None:
+        kfold = random_kfold(len(data.lonlat), n_folds, seed)
+        splits, fold_of_point = kfold.splits, kfold.fold_of_point
+    elif split_name == "random":
         # A task with its own test points (land-ocean's grid) is scored on those; its random test part is unused.
-        split = random_split(len(data.lonlat), seed)
+        splits = [random_split(len(data.lonlat), seed)]
     else:
         continent = split_name.removeprefix("holdout-").title()
         split = continent_holdout(continents, continent, seed)
-        if few is not None:
-            split = few_shot(split, few, seed)
-    note = None
-    if data.type == "classification":
-        split, note = drop_rare_classes(data.target, split)
-    return split, note
+        if config.few_shot is not None:
+            split = few_shot(split, config.few_shot, seed)
+        splits = [split]
+    if data.type != "classification":
+        return splits, fold_of_point
+    if n_folds is None:
+        split, note = drop_rare_classes(data.target, splits[0])
+        if seed == 0:
+            dropped.note = note
+        return [split], fold_of_point
+    kept = []
+    for split in splits:
+        split, classes, test_points = drop_rare_classes_quietly(data.target, split)
+        if classes:
+            dropped.splits += 1
+            dropped.classes += classes
+            dropped.test_points += test_points
+        kept.append(split)
+    return kept, fold_of_point
 
 
 def _write_best_map(
     name: str, data: TaskData, rows: list[ResultRow], predictions: dict[tuple[str, str, str], _Prediction], out: Path
 ) -> Path:
-    from satclip_cli.probing.report import write_task_maps
+    from satclip_cli.probing.maps import write_task_maps
 
     metric = "accuracy" if data.type == "classification" else "r2"
     candidates = [row for row in rows if row.split == rows[0].split and row.probe == rows[0].probe]
@@ -207,4 +311,20 @@ def _write_best_map(
         np.asarray(prediction.truth),
         np.asarray(prediction.prediction),
         classification=data.type == "classification",
+    )
+
+
+def _write_blocks_map(name: str, data: TaskData, fold_of_point: np.ndarray, config: ProbeConfig) -> Path:
+    from satclip_cli.probing.maps import write_blocks_map
+    from satclip_cli.probing.spatial_blocks import block_grid
+
+    grid = block_grid(config.block_size_km)
+    blocks = np.unique(grid.block_of(data.lonlat))
+    title = (
+        f"{name}: spatial blocks of {config.block_size_km:g} km ({blocks.size} with points) "
+        f"in {config.n_folds} folds (seed 0)"
+    )
+    bounds = [grid.block_bounds(int(block)) for block in blocks]
+    return write_blocks_map(
+        Path(config.out) / "maps" / f"{name}_blocks.png", title, data.lonlat, fold_of_point, bounds, config.n_folds
     )

@@ -1,8 +1,9 @@
-"""The report of a probe run: rich tables, ``results.json``/``results.csv``, and PNG maps.
+"""The report of a probe run: rich tables and ``results.json``/``results.csv`` (maps: :mod:`.maps`).
 
-One row per task x encoder x probe x split, with each metric as the mean and standard
-deviation over seeds. With several tasks, a summary ranks the encoders per task and column
-and averages the ranks.
+One row per task x encoder x probe x split, with each metric as the mean and standard deviation over
+seeds and, when bootstrapped, a 95 % interval (``ci95``). The tables show ``mean [low, high]`` and mark as
+best every encoder whose interval overlaps the best encoder's (without intervals: the best mean). With
+several tasks, a summary ranks the encoders per task and column and averages the ranks.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ METRIC_ORDER = ("r2", "mse", "mae", "accuracy", "macro_f1")
 class ResultRow:
     """Metrics of one encoder with one probe on one task and split, over ``seeds`` repetitions.
 
-    ``values[metric]`` holds one value per seed.
+    ``values[metric]`` holds one value per seed (the mean over the folds of a K-fold split); ``ci95[metric]``
+    the bootstrap 95 % interval ``(low, high)`` (empty without bootstrap); ``folds`` K of a K-fold split,
+    else None; ``n_train`` the training size of the first split (fold); ``n_test`` the points scored in
+    the first seed (all folds).
     """
 
     task: str
@@ -36,6 +40,8 @@ class ResultRow:
     n_train: int
     n_test: int
     values: dict[str, list[float]] = field(default_factory=dict)
+    folds: int | None = None
+    ci95: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def mean(self, metric: str) -> float:
         return float(np.mean(self.values[metric])) if self.values.get(metric) else math.nan
@@ -48,12 +54,14 @@ class ResultRow:
         return [m for m in METRIC_ORDER if m in self.values]
 
     def to_record(self) -> dict[str, Any]:
-        """Flat record: task, encoder, probe, split, n_train, n_test, seeds, ``<metric>_mean``, ``<metric>_std``."""
+        """Flat record: task, encoder, probe, split, folds, n_train, n_test, seeds, and per metric ``<metric>_mean``,
+        ``<metric>_std``, ``<metric>_ci_low``, ``<metric>_ci_high`` (NaN without bootstrap)."""
         record: dict[str, Any] = {
             "task": self.task,
             "encoder": self.encoder,
             "probe": self.probe,
             "split": self.split,
+            "folds": self.folds,
             "n_train": self.n_train,
             "n_test": self.n_test,
             "seeds": len(next(iter(self.values.values()), [])),
@@ -61,18 +69,36 @@ class ResultRow:
         for metric in self.metrics:
             record[f"{metric}_mean"] = self.mean(metric)
             record[f"{metric}_std"] = self.std(metric)
+            low, high = self.ci95.get(metric, (math.nan, math.nan))
+            record[f"{metric}_ci_low"] = low
+            record[f"{metric}_ci_high"] = high
         return record
 
 
 def write_results(rows: list[ResultRow], out_dir: Path) -> tuple[Path, Path]:
-    """``results.json`` (metrics as {mean, std} and the per-seed values) and ``results.csv`` (flat)."""
+    """``results.json`` (metrics as {mean, std, ci95, values}) and ``results.csv`` (see :meth:`ResultRow.to_record`).
+
+    ``ci95`` is ``[low, high]``, or null when the run was not bootstrapped.
+    """
     import pandas as pd
 
     out_dir.mkdir(parents=True, exist_ok=True)
     documents = [
         {
-            **{key: value for key, value in row.to_record().items() if not key.endswith(("_mean", "_std"))},
-            "metrics": {m: {"mean": row.mean(m), "std": row.std(m), "values": row.values[m]} for m in row.metrics},
+            **{
+                key: value
+                for key, value in row.to_record().items()
+                if not key.endswith(("_mean", "_std", "_ci_low", "_ci_high"))
+            },
+            "metrics": {
+                m: {
+                    "mean": row.mean(m),
+                    "std": row.std(m),
+                    "ci95": list(row.ci95[m]) if m in row.ci95 else None,
+                    "values": row.values[m],
+                }
+                for m in row.metrics
+            },
         }
         for row in rows
     ]
@@ -98,12 +124,47 @@ def best_values(rows: list[ResultRow]) -> dict[tuple[str, str, str, str], float]
     return best
 
 
+def is_best(row: ResultRow, metric: str, rows: list[ResultRow]) -> bool:
+    """Whether ``row`` is among the best encoders of its (task, probe, split) on ``metric``.
+
+    With intervals: its 95 % interval overlaps the interval of the encoder with the best mean. Without:
+    its mean is the best mean.
+    """
+    peers = [
+        other
+        for other in rows
+        if (other.task, other.probe, other.split) == (row.task, row.probe, row.split)
+        and not math.isnan(other.mean(metric))
+    ]
+    if not peers or math.isnan(row.mean(metric)):
+        return False
+    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+    best = max(peers, key=lambda other: sign * other.mean(metric))
+    if metric in row.ci95 and metric in best.ci95:
+        low, high = row.ci95[metric]
+        best_low, best_high = best.ci95[metric]
+        return low <= best_high and best_low <= high
+    return row.mean(metric) == best.mean(metric)
+
+
+def format_value(row: ResultRow, metric: str) -> str:
+    """``0.834 [0.821, 0.846]`` with an interval, ``0.834 ± 0.012`` (std over seeds) without."""
+    if metric not in row.values:
+        return "-"
+    if metric in row.ci95:
+        low, high = row.ci95[metric]
+        return f"{row.mean(metric):.3f} [{low:.3f}, {high:.3f}]"
+    return f"{row.mean(metric):.3f} ± {row.std(metric):.3f}"
+
+
 def task_table(rows: list[ResultRow], title: str) -> Any:
-    """A rich table: encoders x metrics (mean ± std), the best value per column in bold green."""
+    """A rich table: encoders x metrics (mean [95 % interval]); the best values, in bold green.
+
+    Best: every encoder whose interval overlaps the best one's (see :func:`is_best`).
+    """
     from rich.table import Table
 
     metrics = [m for m in METRIC_ORDER if any(m in row.values for row in rows)]
-    best = best_values(rows)
     table = Table(title=title, title_justify="left")
     for header in ("encoder", "probe", "split"):
         table.add_column(header)
@@ -111,13 +172,16 @@ def task_table(rows: list[ResultRow], title: str) -> Any:
         arrow = "↑" if HIGHER_IS_BETTER[metric] else "↓"
         table.add_column(f"{metric} {arrow}", justify="right")
     for row in rows:
-        cells = [row.encoder, row.probe, row.split]
+        split = row.split if row.folds is None else f"{row.split} ({row.folds} folds)"
+        cells = [row.encoder, row.probe, split]
         for metric in metrics:
-            text = f"{row.mean(metric):.3f} ± {row.std(metric):.3f}" if metric in row.values else "-"
-            if best.get((row.task, row.probe, row.split, metric)) == row.mean(metric):
+            text = format_value(row, metric)
+            if is_best(row, metric, rows):
                 text = f"[bold green]{text}[/]"
             cells.append(text)
         table.add_row(*cells)
+    if any(row.ci95 for row in rows):
+        table.caption = "mean \\[bootstrap 95 % interval]; bold green: interval overlaps the best encoder's"
     return table
 
 
@@ -147,56 +211,3 @@ def summary_table(rows: list[ResultRow]) -> Any:
         tasks = len({row.task for row in rows if row.encoder == encoder})
         table.add_row(encoder, f"{rank:.2f}", str(tasks))
     return table
-
-
-def write_task_maps(
-    path: Path,
-    title: str,
-    lonlat: np.ndarray,
-    truth: np.ndarray,
-    prediction: np.ndarray,
-    classification: bool,
-) -> Path:
-    """A PNG with three maps of the test points: truth, prediction, error (|difference| or wrong/right).
-
-    ``lonlat`` float [N, 2] degrees (lon, lat); ``truth``/``prediction`` [N] values or class indices.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(18, 4.8), constrained_layout=True)
-    lon, lat = lonlat[:, 0], lonlat[:, 1]
-    size = max(1.0, min(12.0, 4000.0 / max(1, len(lon))))
-    if classification:
-        cmap = "tab20"
-        panels = [
-            ("truth", truth, cmap),
-            ("prediction", prediction, cmap),
-            ("error (red: wrong)", truth != prediction, "RdYlGn_r"),
-        ]
-    else:
-        low, high = np.nanpercentile(np.concatenate([truth, prediction]), [1, 99])
-        panels = [
-            ("truth", truth, "viridis"),
-            ("prediction", prediction, "viridis"),
-            ("|error|", np.abs(prediction - truth), "magma"),
-        ]
-    for axis, (name, values, cmap) in zip(axes, panels, strict=True):
-        kwargs = {"vmin": low, "vmax": high} if not classification and name != "|error|" else {}
-        points = axis.scatter(lon, lat, c=values, s=size, cmap=cmap, linewidths=0, **kwargs)
-        axis.set_title(name)
-        axis.set_xlim(-180, 180)
-        axis.set_ylim(-90, 90)
-        axis.set_aspect("equal")
-        axis.set_xlabel("longitude (°)")
-        axis.set_ylabel("latitude (°)")
-        if not classification or name.startswith("error"):
-            fig.colorbar(points, ax=axis, shrink=0.7)
-    fig.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path, overwrite=True) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path

@@ -10,6 +10,13 @@ scored on ``test``; the linear ridge probe chooses its penalty by leave-one-out 
   random split of all other points (including points with no continent, e.g. at sea).
 * :func:`few_shot`: a continent hold-out where a seeded fraction of the held-out continent is moved into
   ``train``; the rest of that continent stays the test set.
+* :func:`random_kfold`, :func:`spatial_block_kfold`: K-fold cross-validation, every point tested exactly
+  once per seed. The random folds deal a seeded permutation of the points round-robin; the spatial-block
+  folds deal a seeded permutation of the occupied equal-area blocks (:mod:`~satclip_cli.probing.spatial_blocks`)
+  round-robin, so a block's points are never on both sides of a fold. For fold ``k``, ``test`` is fold
+  ``k``; the other folds are the training folds, and a seeded quarter of *their* groups (points, or whole
+  blocks) is the ``val`` part the probes choose their hyper-parameters on: nothing of the test fold is
+  ever seen before scoring. With 5 folds, train/val/test are 60/20/20 % of the points, as the random split.
 
 Classification: :func:`drop_rare_classes` removes, from all three parts, the classes with fewer than 2
 *training* samples (a class the probe sees once or never cannot be learned, and a class with a single
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from satclip_cli.errors import InputError
+from satclip_cli.errors import InputError, setting
 
 PARTS = ("train", "val", "test")
 
@@ -179,3 +186,101 @@ def drop_rare_classes(labels: np.ndarray, split: Split, min_train: int = 2) -> t
         if filtered[part].size == 0:
             raise InputError(f"the {split.name} split leaves the {part} part empty: {detail}")
     return Split(split.name, filtered["train"], filtered["val"], filtered["test"]), f"{split.name} split: {detail}"
+
+
+@dataclass(frozen=True)
+class KFold:
+    """The K splits of one K-fold cross-validation and each point's fold.
+
+    Attributes:
+        splits: K :class:`Split` s, ``splits[k].test`` is fold ``k``.
+        fold_of_point: int64 [N] the fold each point is tested in.
+        n_groups: how many groups (points, or occupied blocks) were dealt to the folds.
+    """
+
+    splits: list[Split]
+    fold_of_point: np.ndarray
+    n_groups: int
+
+
+def group_kfold(groups: np.ndarray, folds: int, seed: int, name: str, val_fraction: float = 0.25) -> KFold:
+    """K folds of whole groups: a seeded permutation of the distinct ``groups`` [N] dealt round-robin.
+
+    Args:
+        groups: [N] a group label per point (any sortable dtype); a group is never split between parts.
+        folds: K, at least 2.
+        seed: seeds the deal and the choice of validation groups.
+        name: the splits' name (``"random"``, ``"spatial-block"``).
+        val_fraction: share of the training folds' groups that form the validation part (at least one group).
+
+    Raises:
+        InputError: fewer groups than folds, or training folds with a single group (no room for ``val``).
+    """
+    if folds < 2:
+        raise InputError(f"{setting('folds')} must be at least 2, got {folds}")
+    _, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    n_groups = int(inverse.max()) + 1 if inverse.size else 0
+    if n_groups < folds:
+        raise InputError(f"{name} cross-validation needs at least {folds} groups for {folds} folds, got {n_groups}")
+    rng = np.random.default_rng(seed)
+    fold_of_group = np.empty(n_groups, dtype=np.int64)
+    fold_of_group[rng.permutation(n_groups)] = np.arange(n_groups) % folds
+    fold_of_point = fold_of_group[inverse]
+    splits = []
+    for fold in range(folds):
+        training_groups = np.flatnonzero(fold_of_group != fold)
+        if training_groups.size < 2:
+            raise InputError(
+                f"{name} fold {fold + 1} of {folds} leaves a single group to train and validate on; "
+                f"{folds} folds need at least {folds + 1} groups"
+            )
+        n_val = min(max(1, round(val_fraction * training_groups.size)), training_groups.size - 1)
+        is_val = np.zeros(n_groups, dtype=bool)
+        is_val[rng.permutation(training_groups)[:n_val]] = True
+        in_training = fold_of_point != fold
+        splits.append(
+            Split(
+                name,
+                np.flatnonzero(in_training & ~is_val[inverse]),
+                np.flatnonzero(in_training & is_val[inverse]),
+                np.flatnonzero(~in_training),
+            )
+        )
+    return KFold(splits, fold_of_point, n_groups)
+
+
+def random_kfold(n: int, folds: int, seed: int) -> KFold:
+    """K-fold cross-validation of ``n`` points dealt at random (seeded): the ``random`` split with folds."""
+    return group_kfold(np.arange(n), folds, seed, "random")
+
+
+def spatial_block_kfold(lonlat: np.ndarray, folds: int, block_size_km: float, seed: int) -> KFold:
+    """K-fold cross-validation by equal-area blocks of ``block_size_km`` (km), blocks dealt at random (seeded).
+
+    ``lonlat`` float [N, 2] (lon, lat) degrees. Raises :class:`InputError` when the points occupy fewer
+    blocks than there are folds (blocks larger than the data's extent) or ``block_size_km`` is not positive.
+    """
+    from satclip_cli.probing.spatial_blocks import block_grid
+
+    if folds < 2:
+        raise InputError(f"{setting('folds')} must be at least 2, got {folds}")
+    blocks = block_grid(block_size_km).block_of(lonlat)
+    occupied = np.unique(blocks).size
+    if occupied <= folds:
+        raise InputError(
+            f"{setting('block_size_km')} {block_size_km:g} km puts the {len(blocks)} points into {occupied} block(s), "
+            f"but {folds} folds need more than {folds}: use smaller blocks or fewer {setting('folds')}"
+        )
+    return group_kfold(blocks, folds, seed, "spatial-block")
+
+
+def drop_rare_classes_quietly(labels: np.ndarray, split: Split, min_train: int = 2) -> tuple[Split, int, int]:
+    """:func:`drop_rare_classes` without the message: ``(split, dropped classes, dropped test points)``."""
+    labels = np.asarray(labels)
+    filtered, note = drop_rare_classes(labels, split, min_train)
+    if note is None:
+        return split, 0, 0
+    classes, counts = np.unique(labels[split.train], return_counts=True)
+    kept = classes[counts >= min_train]
+    dropped = np.setdiff1d(np.unique(labels[np.concatenate([split.train, split.val, split.test])]), kept)
+    return filtered, int(dropped.size), int(split.test.size - filtered.test.size)

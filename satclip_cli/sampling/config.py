@@ -22,6 +22,7 @@ from satclip_cli.sampling.retry import RetryPolicy
 from satclip_cli.sampling.sources.bluemarble import MOSAIC_ROWS
 from satclip_cli.sampling.sources.stac import ITEM_ORDERS, SearchOptions
 from satclip_cli.utils.atomic_output import atomic_output
+from satclip_cli.utils.dask_cluster import local_worker_count
 
 STRATEGIES = ("points", "scenes")
 SOURCES = ("stac", "bluemarble")
@@ -183,7 +184,9 @@ class RunOptions:
     points drawn per patch before giving up; ``max_items_per_point`` items tried at one point.
     ``sign``: sign asset hrefs with the ``planetary-computer`` package (None: when the STAC
     URL or the hrefs are Planetary Computer's). The index files are rewritten every
-    ``index_refresh_seconds`` during a run, and at its end.
+    ``index_refresh_seconds`` during a run, and at its end. ``scheduler``: make the patches on a Dask
+    cluster (``tcp://HOST:PORT`` or ``local:N``, see :mod:`satclip_cli.utils.dask_cluster`), ``workers``
+    patches in parallel on each of its workers; None: in this process.
     """
 
     workers: int = 4
@@ -194,6 +197,7 @@ class RunOptions:
     index_refresh_seconds: float = 600.0
     sign: bool | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,8 +214,11 @@ class SampleConfig:
             object.__setattr__(self, "out", Path(os.fspath(self.out)))
 
     def validate(self) -> None:
-        """Raise :class:`InputError` with a one-line message for any out-of-range setting."""
+        """Raise :class:`InputError` (:class:`ClusterError` for the scheduler) with a one-line message for any
+        out-of-range setting."""
         self.settings.validate()
+        if self.options.scheduler is not None:
+            local_worker_count(self.options.scheduler)
 
 
 def load_or_store_settings(state_dir: Path, settings: SampleSettings) -> bool:

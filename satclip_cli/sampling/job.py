@@ -11,9 +11,10 @@ or extended to a larger ``n``, and still produce the same patches.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -58,14 +59,24 @@ def run(
     On Ctrl-C, running patches stop at their next step, nothing partial is kept, the index is
     rewritten and ``KeyboardInterrupt`` propagates (``summary.interrupted`` is set).
 
+    With ``config.options.scheduler`` set, the patches are made by the workers of a Dask cluster
+    (:mod:`satclip_cli.sampling.cluster`); the dataset is the same.
+
     Raises:
         InputError: bad settings, an unusable area or scene list, or a folder holding a dataset made with
             other settings (checked before anything is written).
         StacError: the STAC API cannot be used, or too many searches in a row failed during the run.
+        ClusterError: the Dask scheduler cannot be reached (with a scheduler), or sampling tasks killed
+            their workers again and again.
     """
+    if config.options.scheduler is not None:
+        from satclip_cli.sampling.cluster import run_on_cluster
+
+        return run_on_cluster(config, progress=progress, progress_label=progress_label, on_finish=on_finish)
+
     from satclip_cli.utils.progress import progress_bar
 
-    sampling = _SamplingRun(config)
+    sampling = SamplingRun(config)
     sampling.start()
     try:
         with progress_bar(progress, len(sampling.pending_indices()), progress_label, unit="patches") as advance:
@@ -81,7 +92,7 @@ def plan(config: SampleConfig, *, preview_points: int = 5) -> list[str]:
     Searches (for a STAC API) but reads no pixels and writes nothing. Raises as :func:`run` does before it
     writes.
     """
-    return _SamplingRun(config).plan(preview_points)
+    return SamplingRun(config).plan(preview_points)
 
 
 def pending_indices(config: SampleConfig) -> list[int]:
@@ -90,10 +101,12 @@ def pending_indices(config: SampleConfig) -> list[int]:
     return [i for i in config.options.shard.indices(config.settings.n) if i not in done]
 
 
-class _SamplingRun:
+class SamplingRun:
     """The state of one run over a dataset folder: its source, counters, logs and stop signal.
 
     Creating it checks the settings and opens the pixel source; nothing is written before :meth:`start`.
+    On a cluster worker (:mod:`satclip_cli.sampling.cluster`) one instance makes batch after batch with
+    :meth:`make_patches`: the source reports to whatever :attr:`summary` is current.
     """
 
     def __init__(self, config: SampleConfig) -> None:
@@ -110,7 +123,7 @@ class _SamplingRun:
         self._records: JsonLines | None = None
         self._failures: JsonLines | None = None
         self.source = open_source(
-            self.settings, self.options, SourceContext(count=self.summary.add, log_failure=self._fail, stop=self.stop)
+            self.settings, self.options, SourceContext(count=self._count, log_failure=self._fail, stop=self.stop)
         )
 
     def pending_indices(self) -> list[int]:
@@ -126,7 +139,8 @@ class _SamplingRun:
             f"Dataset {self.out_dir}: {settings.n:,} patches of {settings.size}x{settings.size} px at "
             f"{self.source.pixel_summary()}, seed {settings.seed}",
             f"Shard {shard.k}/{shard.count}: {len(indices):,} patches, {len(indices) - len(pending):,} "
-            f"already present, {len(pending):,} to make with {self.options.workers} workers",
+            f"already present, {len(pending):,} to make with {self.options.workers} workers"
+            + (f" per Dask worker of {self.options.scheduler}" if self.options.scheduler else ""),
             *self.source.describe(),
         ]
         for index in pending[:preview_points]:
@@ -141,8 +155,7 @@ class _SamplingRun:
         self.images_dir.mkdir(parents=True, exist_ok=True)
         load_or_store_settings(self.state_dir, self.settings)
         remove_partial_patches(self.images_dir)
-        self._records = JsonLines(records_path(self.state_dir, self.options.shard.tag))
-        self._failures = JsonLines(failures_path(self.state_dir, self.options.shard.tag))
+        self.log_to(self.options.shard.tag)
 
     def run(self, on_progress: Callable[[int], None] | None = None) -> SampleSummary:
         start = time.perf_counter()
@@ -150,13 +163,9 @@ class _SamplingRun:
         pending = self.pending_indices()
         self.summary.planned = len(indices)
         self.summary.already_done = len(indices) - len(pending)
-        band_threads = min(32, max(4, 4 * self.options.workers))
         try:
-            with (
-                ThreadPoolExecutor(band_threads, thread_name_prefix="satclip-band") as band_pool,
-                ThreadPoolExecutor(self.options.workers, thread_name_prefix="satclip-patch") as patch_pool,
-            ):
-                for _ in self._run_all(pending, patch_pool, band_pool):
+            with self.pools() as (patch_pool, band_pool):
+                for _ in self.make_patches(pending, patch_pool, band_pool):
                     if on_progress is not None:
                         on_progress(1)
         except KeyboardInterrupt:
@@ -168,15 +177,37 @@ class _SamplingRun:
             self.summary.seconds = time.perf_counter() - start
         return self.summary
 
-    def _run_all(self, pending: list[int], patch_pool: Executor, band_pool: Executor) -> Iterator[int]:
-        """Submit patches with a bounded number in flight; yield each finished index."""
+    def log_to(self, log_tag: str) -> None:
+        """Append records and failures to ``records-<log_tag>.jsonl`` and ``failures-<log_tag>.jsonl`` (a cluster
+        worker's own files: the one writer of each file, as no file system makes appends of many hosts safe)."""
+        self._records = JsonLines(records_path(self.state_dir, log_tag))
+        self._failures = JsonLines(failures_path(self.state_dir, log_tag))
+
+    @contextlib.contextmanager
+    def pools(self) -> Iterator[tuple[Executor, Executor]]:
+        """``(patch_pool, band_pool)``: ``workers`` threads making patches, and threads reading their bands."""
+        band_threads = min(32, max(4, 4 * self.options.workers))
+        with (
+            ThreadPoolExecutor(band_threads, thread_name_prefix="satclip-band") as band_pool,
+            ThreadPoolExecutor(self.options.workers, thread_name_prefix="satclip-patch") as patch_pool,
+        ):
+            yield patch_pool, band_pool
+
+    def make_patches(
+        self, pending: Sequence[int], patch_pool: Executor, band_pool: Executor, *, refresh_index: bool = True
+    ) -> Iterator[int]:
+        """Make the patches of ``pending`` with a bounded number in flight; yield 1 for each finished one.
+
+        With ``refresh_index`` the index files are rewritten every ``index_refresh_seconds``. Sets :attr:`stop`
+        when done (clear it before the next call).
+        """
         queue = iter(pending)
         in_flight: set[Future[Any]] = set()
         limit = 4 * self.options.workers
         last_index = time.monotonic()
         try:
             while True:
-                if time.monotonic() - last_index > self.options.index_refresh_seconds:
+                if refresh_index and time.monotonic() - last_index > self.options.index_refresh_seconds:
                     write_index(self.out_dir)
                     last_index = time.monotonic()
                 while len(in_flight) < limit and not self.stop.is_set():
@@ -253,6 +284,10 @@ class _SamplingRun:
         self._records.append(record)
         self.summary.add("written")
         return True
+
+    def _count(self, name: str) -> None:
+        """Add one to the counter ``name`` of the current summary (the source's ``count``)."""
+        self.summary.add(name)
 
     def _fail(self, index: int, stage: str, message: str, **context: Any) -> None:
         """Append one line to this shard's failure log."""

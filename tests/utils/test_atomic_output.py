@@ -40,3 +40,25 @@ def test_output_follows_the_umask(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_the_umask_is_restored_and_the_temporary_file_is_beside_its_target(tmp_path):
+    import os
+
+    before = os.umask(0o027)
+    try:
+        with atomic_output(tmp_path / "out.txt") as tmp:
+            assert os.umask(0o027) == 0o027  # unchanged inside the block
+            assert tmp.parent == tmp_path and tmp.name.startswith(".out.txt.")  # same folder: rename is atomic
+            tmp.write_text("x")
+        assert os.umask(0o027) == 0o027  # and after it
+    finally:
+        os.umask(before)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_an_existing_directory_is_never_an_output_target(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(InputError, match="is a directory"), atomic_output(tmp_path / "taken", overwrite=True):
+        pass
+    assert (tmp_path / "taken").is_dir()

@@ -40,3 +40,19 @@ def test_an_unreachable_scheduler_is_one_clear_error():
         dask_client(f"tcp://127.0.0.1:{port}", timeout_s=2),
     ):
         pass
+
+
+def test_a_bounded_number_of_tasks_in_flight_consumes_items_lazily():
+    consumed = []
+    results = []
+
+    def items():
+        for i in range(12):
+            consumed.append(i)
+            # never more than 3 items taken ahead of the results received
+            assert len(consumed) - len(results) <= 3
+            yield i
+
+    with dask_client("local:1") as client:
+        count = run_tasks(client, _square, items(), on_result=results.append, max_in_flight=3)
+    assert count == 12 and sorted(results) == [x * x for x in range(12)]

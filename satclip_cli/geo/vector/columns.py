@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from satclip_cli.errors import InputError, setting
+from satclip_cli.errors import InputError, setting, shown
 from satclip_cli.geo.vector.reader import FormatReader
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "x")
@@ -78,5 +78,6 @@ def numeric_column(series: pd.Series, name: str, start: int, path: Path) -> np.n
     bad = numbers.isna() & series.notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{path}: row {start + row} has a non-numeric value {series.iloc[row]!r} in column {name!r}")
+        value = shown(series.iloc[row])
+        raise InputError(f"{path}: row {start + row} has a non-numeric value {value} in column {name!r}")
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -7,9 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from satclip_cli.errors import InputError
 from satclip_cli.geo.vector import open_point_source
+from satclip_cli.geo.vector.columns import LAT_NAMES, LON_NAMES
 from tests.geo.vector.helpers import read_all
 
 
@@ -45,3 +48,31 @@ def test_non_numeric_coordinate(tmp_path: Path) -> None:
     path.write_text("lon,lat\n1,2\nabc,3\n")
     with pytest.raises(InputError, match="row 1 has a non-numeric value 'abc' in column 'lon'"):
         list(open_point_source(path).iter_chunks())
+
+
+# ------------------------------------------------------------------------------------------ properties
+
+_KNOWN = ("lon", "lng", "long", "longitude", "x", "lat", "latitude", "y")
+_OTHER = ("name", "value", "id", "elevation", "lonlat", "xy", "lat_deg")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.sampled_from(_KNOWN + _OTHER), min_size=1, max_size=6, unique=True),
+    st.randoms(use_true_random=False),
+)
+def test_detection_picks_the_preferred_names_whatever_their_case(tmp_path: Path, names: list[str], random) -> None:
+    columns = ["".join(c.upper() if random.random() < 0.5 else c for c in name) for name in names]
+    path = tmp_path / "table.csv"
+    pd.DataFrame({name: [float(i)] for i, name in enumerate(columns)}).to_csv(path, index=False)
+    by_lower = {name.lower(): name for name in columns}
+    lon = next((by_lower[n] for n in LON_NAMES if n in by_lower), None)
+    lat = next((by_lower[n] for n in LAT_NAMES if n in by_lower), None)
+    if lon is None or lat is None:
+        with pytest.raises(InputError, match="no geometry and no longitude/latitude columns"):
+            open_point_source(path)
+    else:
+        source = open_point_source(path)
+        assert (source.lon_col, source.lat_col) == (lon, lat)
+        _, lonlat = read_all(path)
+        np.testing.assert_array_equal(lonlat, [[columns.index(lon), columns.index(lat)]])

@@ -6,10 +6,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from satclip_cli.models.positional_encoding.spherical_harmonics import (
     CONVENTIONS,
     degree_order_index,
+    run_chunks,
     spherical_harmonics,
 )
 
@@ -128,12 +131,35 @@ def test_cuda_matches_cpu(points):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="degree must be >= 1, got 0"):
         spherical_harmonics(torch.zeros(3, 2), 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"lonlat must have shape \[N, 2\], got \(3, 3\)"):
         spherical_harmonics(torch.zeros(3, 3), 4)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown spherical-harmonics convention 'nonsense'"):
         spherical_harmonics(torch.zeros(3, 2), 4, "nonsense")
+    with pytest.raises(ValueError, match="out= is not supported when gradients are required"):
+        spherical_harmonics(torch.zeros(3, 2, requires_grad=True), 4, out=torch.empty(3, 16))
+    with pytest.raises(ValueError, match=r"out must be a contiguous \[3, 16\] torch.float32 tensor"):
+        spherical_harmonics(torch.zeros(3, 2), 4, out=torch.empty(16, 3).T)  # right shape, not contiguous
+
+
+def test_integer_input_uses_the_default_float_dtype():
+    as_int = spherical_harmonics(torch.tensor([[10, 20], [-30, 60]]), 3)
+    assert as_int.dtype == torch.get_default_dtype()
+    torch.testing.assert_close(as_int, spherical_harmonics(torch.tensor([[10.0, 20.0], [-30.0, 60.0]]), 3))
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 999])
+def test_chunks_in_one_thread_match_one_chunk(points, chunk_size):
+    """The chunked (no-autograd) path on one thread: every chunk boundary lands on the right rows."""
+    lonlat = torch.from_numpy(points)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        chunked = spherical_harmonics(lonlat, 9, chunk_size=chunk_size)
+    finally:
+        torch.set_num_threads(before)
+    torch.testing.assert_close(chunked, spherical_harmonics(lonlat.requires_grad_(), 9).detach(), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("inference", [False, True])
@@ -165,3 +191,69 @@ def test_empty_and_single_point_inputs():
     assert spherical_harmonics(torch.zeros(0, 2, dtype=torch.float64), 5).shape == (0, 25)
     one = spherical_harmonics(torch.tensor([[12.0, 34.0]], dtype=torch.float64), 40)
     assert one.shape == (1, 1600) and torch.isfinite(one).all()
+
+
+# ------------------------------------------------------------------------------------------ autograd path, invariants
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_autograd_path_values_match_scipy(scipy_reference, points, convention):
+    # a wrong normalisation constant on the differentiable path alone must fail here
+    scipy_name = "analytic" if convention == "satclip" else convention
+    expected = scipy_reference.sh_features(points, 10, scipy_name)
+    lonlat = torch.from_numpy(points).requires_grad_()
+    ours = spherical_harmonics(lonlat, 10, convention)
+    assert ours.requires_grad
+    np.testing.assert_allclose(ours.detach().numpy(), expected, rtol=0, atol=1e-11)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90)), min_size=1, max_size=20),
+    st.floats(-360.0, 360.0),
+)
+def test_rotation_about_the_pole_rotates_each_order_pair(lonlat, angle):
+    degree = 6
+    points = torch.tensor(lonlat, dtype=torch.float64)
+    rotated = points.clone()
+    rotated[:, 0] = torch.remainder(rotated[:, 0] + angle + 180.0, 360.0) - 180.0
+    before = spherical_harmonics(points, degree, "orthonormal")
+    after = spherical_harmonics(rotated, degree, "orthonormal")
+    for l, m in degree_order_index(degree):
+        column = l * l + l + m
+        if m == 0:
+            torch.testing.assert_close(after[:, column], before[:, column], rtol=0, atol=1e-10)
+        elif m > 0:  # cos(m(φ + α)) and sin(m(φ + α)) by angle addition
+            c, s = math.cos(math.radians(m * angle)), math.sin(math.radians(m * angle))
+            cos_col, sin_col = before[:, column], before[:, l * l + l - m]
+            torch.testing.assert_close(after[:, column], c * cos_col - s * sin_col, rtol=0, atol=1e-9)
+            torch.testing.assert_close(after[:, l * l + l - m], s * cos_col + c * sin_col, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 8), st.sampled_from(["satclip", "closed-form"]))
+def test_official_conventions_are_orthogonal_with_their_known_norms(degree, convention):
+    nodes, weights = np.polynomial.legendre.leggauss(2 * degree)
+    lons = np.linspace(-180, 180, 4 * degree, endpoint=False)
+    grid_lon, grid_lat = np.meshgrid(lons, np.degrees(np.arcsin(nodes)))
+    w = np.repeat(weights, lons.size) * (2 * np.pi / lons.size)
+    lonlat = torch.from_numpy(np.stack([grid_lon.ravel(), grid_lat.ravel()], 1))
+    y = spherical_harmonics(lonlat, degree, convention).numpy()
+    gram = (y * w[:, None]).T @ y
+    m0 = np.array([m == 0 for _, m in degree_order_index(degree)])
+    norms = np.where(m0 & (convention == "satclip"), math.pi**2, 1.0)
+    np.testing.assert_allclose(gram, np.diag(norms), atol=1e-10)
+
+
+def test_torch_thread_count_is_restored_after_parallel_chunks():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        lonlat = torch.rand(5_000, 2, dtype=torch.float64) * torch.tensor([360.0, 180.0]) - torch.tensor([180.0, 90.0])
+        spherical_harmonics(lonlat, 4, chunk_size=256)
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError, match="boom"):
+            run_chunks(lambda start: (_ for _ in ()).throw(RuntimeError("boom")), range(0, 10, 5), parallel=True)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
