@@ -103,3 +103,22 @@ def test_a_class_confined_to_one_block_is_dropped_from_its_fold_and_counted(tmp_
     assert row.ci95["accuracy"][0] <= row.mean("accuracy") <= row.ci95["accuracy"][1]
     (warning,) = [w for w in summary.outcomes[0].warnings if "spatial-block split" in w]
     assert "1 of 5 folds" in warning and "6 test points not scored" in warning
+
+
+def test_spatial_blocks_score_sh10_below_random_folds_on_dense_classes(tmp_path: Path) -> None:
+    """Classes of a smooth field (its sign) sampled densely over Europe: random folds see labelled neighbours of
+    every test point, 1000 km blocks hide whole patches of a class, so accuracy must drop beyond the intervals."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lon, lat = rng.uniform(-10, 40, 1500), rng.uniform(35, 60, 1500)
+    field = np.sin(np.radians(lon) * 9) + np.cos(np.radians(lat) * 12)
+    label = np.where(field > 0, "high", "low")
+    pd.DataFrame({"lon": lon, "lat": lat, "label": label}).to_csv(tmp_path / "classes.csv", index=False)
+    config = ProbeConfig(
+        data=tmp_path / "classes.csv", target="label", baselines=("sh10",), splits=("random", "spatial-block"),
+        folds=5, block_size_km=1000.0, seeds=1, bootstrap=300, out=tmp_path / "out", maps=False,
+    )  # fmt: skip
+    rows = {row.split: row for row in run(config).rows}
+    assert rows["spatial-block"].mean("accuracy") < rows["random"].mean("accuracy") - 0.01
+    assert rows["spatial-block"].ci95["accuracy"][1] < rows["random"].ci95["accuracy"][0]
