@@ -47,6 +47,11 @@ def local_worker_count(scheduler: str) -> int | None:
 def dask_client(scheduler: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Iterator[Client]:
     """A Dask client for ``scheduler`` (see the module docstring), closed (and a local cluster stopped) on exit."""
     workers = local_worker_count(scheduler)
+    with _without_the_interrupt_race_traceback():
+        yield from _client(scheduler, workers, timeout_s)
+
+
+def _client(scheduler: str, workers: int | None, timeout_s: float) -> Iterator[Client]:
     from distributed import Client, LocalCluster
 
     if workers is not None:
@@ -68,6 +73,30 @@ def dask_client(scheduler: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Iter
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler} ({one_line(error)})") from None
     with client:
         yield client
+
+
+class _InterruptRaceFilter(logging.Filter):
+    """Drops the one traceback distributed's ``sync()`` leaves on Ctrl-C (distributed 2026.8).
+
+    When Ctrl-C arrives before ``sync()``'s coroutine has created its future, the ``cancel()`` callback it schedules
+    reads the unassigned variable and raises ``NameError`` on the event-loop thread, which tornado logs with a
+    traceback. The interrupt itself reaches our code as usual; only this log record is dropped.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, NameError) and "'future'" in str(error))
+
+
+@contextlib.contextmanager
+def _without_the_interrupt_race_traceback() -> Iterator[None]:
+    logger = logging.getLogger("tornado.application")
+    race_filter = _InterruptRaceFilter()
+    logger.addFilter(race_filter)
+    try:
+        yield
+    finally:
+        logger.removeFilter(race_filter)
 
 
 def run_tasks(

@@ -56,3 +56,19 @@ def test_a_bounded_number_of_tasks_in_flight_consumes_items_lazily():
     with dask_client("local:1") as client:
         count = run_tasks(client, _square, items(), on_result=results.append, max_in_flight=3)
     assert count == 12 and sorted(results) == [x * x for x in range(12)]
+
+
+def test_only_distributeds_interrupt_race_traceback_is_dropped(caplog):
+    """distributed's sync() logs a NameError about 'future' when Ctrl-C comes early; other loop errors still show."""
+    import logging
+
+    loop_logger = logging.getLogger("tornado.application")
+    race = NameError("cannot access free variable 'future' where it is not associated with a value in enclosing scope")
+    with dask_client("local:1"), caplog.at_level(logging.ERROR, logger="tornado.application"):
+        loop_logger.error("Exception in callback", exc_info=(NameError, race, None))
+        loop_logger.error("Exception in callback", exc_info=(ValueError, ValueError("real"), None))
+    ours = [record for record in caplog.records if record.name == "tornado.application"]
+    assert [record.exc_info[1].args[0] for record in ours] == ["real"]
+    with caplog.at_level(logging.ERROR, logger="tornado.application"):
+        loop_logger.error("after the client", exc_info=(NameError, race, None))
+    assert caplog.records[-1].getMessage() == "after the client"  # the filter is gone with the client
