@@ -46,7 +46,7 @@ TASKS_PER_WORKER = 4
 """Aim for at least this many tasks per worker, so a slow or lost worker delays little."""
 WORKER_RUNS_KEPT = 2
 """Opened sources a worker process keeps for later tasks (one per dataset config; the oldest is dropped)."""
-COUNTERS = ("written", "gave_up", "no_item", "outside_item", "search_errors", "read_errors", "retries")
+COUNTERS = ("written", "gave_up", "no_item", "outside_item", "search_errors", "read_errors", "bad_items", "retries")
 """The :class:`SampleSummary` counters a batch reports (plus ``rejected`` by reason)."""
 
 

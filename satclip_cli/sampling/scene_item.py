@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +67,9 @@ class SceneItem:
 
         The CRS comes from ``proj:code`` or ``proj:epsg`` (item properties or the reference band
         asset), the 10 m grid from the reference band's ``proj:transform`` and ``proj:shape``.
-        Raises :class:`InputError` when a band asset or the projection information is missing.
+        Raises :class:`InputError` when a band asset (or its ``href``) or the projection information is
+        missing or malformed (``proj:transform`` not 6 or 9 numbers of an invertible grid, ``proj:shape``
+        not two positive integers).
         """
         item_id = str(item.get("id", "?"))
         properties = dict(item.get("properties") or {})
@@ -78,20 +81,50 @@ class SceneItem:
         crs = _crs_of(properties, reference)
         transform = reference.get("proj:transform") or properties.get("proj:transform")
         shape = reference.get("proj:shape") or properties.get("proj:shape")
-        if crs is None or transform is None or shape is None:
-            raise InputError(
-                f"STAC item {item_id} lacks projection metadata (proj:epsg/proj:code, proj:transform, proj:shape)"
-            )
+        projection = {"proj:epsg/proj:code": crs, "proj:transform": transform, "proj:shape": shape}
+        absent = [name for name, value in projection.items() if value is None]
+        if absent:
+            raise InputError(f"STAC item {item_id} lacks projection metadata: {', '.join(absent)}")
+        no_href = [key for key in (*S2_BANDS, SCL_ASSET) if key in assets and not assets[key].get("href")]
+        if no_href:
+            raise InputError(f"STAC item {item_id} has no href for asset(s) {', '.join(no_href)}")
         hrefs = {key: str(asset["href"]) for key, asset in assets.items() if key in (*S2_BANDS, SCL_ASSET)}
         return cls(
             id=item_id,
             crs=crs,
-            transform=tuple(float(v) for v in list(transform)[:6]),  # type: ignore[arg-type]
-            shape=(int(shape[0]), int(shape[1])),
+            transform=_grid_transform(item_id, transform),
+            shape=_grid_shape(item_id, shape),
             hrefs=hrefs,
             properties=properties,
             geometry=item.get("geometry"),
         )
+
+
+def _grid_transform(item_id: str, value: Any) -> tuple[float, float, float, float, float, float]:
+    """The 6 affine coefficients of ``proj:transform`` (6 numbers, or 9 whose last row is 0, 0, 1)."""
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError):
+        numbers = []
+    if len(numbers) == 9 and numbers[6:] == [0.0, 0.0, 1.0]:
+        numbers = numbers[:6]
+    if len(numbers) != 6 or not all(math.isfinite(v) for v in numbers):
+        raise InputError(f"STAC item {item_id} has a malformed proj:transform {value!r}; expected 6 numbers")
+    a, b, _, d, e, _ = numbers
+    if a * e - b * d == 0:
+        raise InputError(f"STAC item {item_id} has a degenerate proj:transform {value!r} (no pixel size)")
+    return (numbers[0], numbers[1], numbers[2], numbers[3], numbers[4], numbers[5])
+
+
+def _grid_shape(item_id: str, value: Any) -> tuple[int, int]:
+    """(rows, cols) of ``proj:shape``: two positive integers."""
+    try:
+        rows, cols = (int(v) for v in value)
+    except (TypeError, ValueError):
+        rows = cols = 0
+    if rows < 1 or cols < 1:
+        raise InputError(f"STAC item {item_id} has a malformed proj:shape {value!r}; expected [rows, cols]")
+    return rows, cols
 
 
 def _crs_of(properties: dict[str, Any], asset: dict[str, Any]) -> str | None:

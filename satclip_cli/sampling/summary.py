@@ -25,6 +25,8 @@ class SampleSummary:
         rejected: windows rejected by the quality check, by reason (``nodata``, ``cloud``).
         search_errors: failed searches (logged as failures; the point is redrawn).
         read_errors: failed reads (logged as failures; the next scene or point is tried).
+        bad_items: found STAC items that cannot be used, e.g. malformed ``proj:transform``/``proj:shape``
+            (logged as failures each time a search returns one; the point's other scenes are tried).
         retries: retried searches and reads.
         index_rows: rows of the index written at the end.
         interrupted: the run was stopped by Ctrl-C.
@@ -41,6 +43,7 @@ class SampleSummary:
     rejected: Counter[str] = field(default_factory=Counter)
     search_errors: int = 0
     read_errors: int = 0
+    bad_items: int = 0
     retries: int = 0
     index_rows: int = 0
     interrupted: bool = False
@@ -70,8 +73,8 @@ class SampleSummary:
             f"windows past a scene edge (or a pole): {self.outside_item:,}"
         )
         lines.append(
-            f"Errors: {self.search_errors:,} search, {self.read_errors:,} read (skipped; see "
-            f"{self.out_dir / STATE_DIR}/{FAILURES_GLOB}); retries: {self.retries:,}; "
+            f"Errors: {self.search_errors:,} search, {self.read_errors:,} read, {self.bad_items:,} bad item "
+            f"(skipped; see {self.out_dir / STATE_DIR}/{FAILURES_GLOB}); retries: {self.retries:,}; "
             f"gave up on {self.gave_up:,} patches"
         )
         if self.interrupted:

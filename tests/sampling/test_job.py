@@ -141,6 +141,40 @@ def test_a_broken_cog_is_skipped_and_counted(stac_catalog_factory, tmp_path):
     assert all(f["item_id"] == broken.id and f["error"].startswith("B04") for f in failures)
 
 
+def test_malformed_items_and_missing_assets_are_skipped_counted_and_logged(stac_catalog_factory, tmp_path):
+    bad_transform = [10.0, 0.0, 0.0, -10.0, 0.0]  # 5 numbers
+    catalog = stac_catalog_factory(
+        [
+            ItemSpec(
+                TILE,
+                cloud_cover=0.5,
+                asset_overrides={"proj:transform": bad_transform},
+                processing_time="20220101T000001",
+            ),
+            ItemSpec(TILE, cloud_cover=1.0, asset_overrides={"proj:shape": None}, processing_time="20220101T000002"),
+            ItemSpec(
+                TILE, cloud_cover=1.5, broken_band="B05", broken_mode="missing", processing_time="20220101T000003"
+            ),
+            ItemSpec(TILE, cloud_cover=2.0, processing_time="20220101T000004"),
+        ]
+    )
+    bad_grid, no_shape, missing_asset, good = catalog.catalog.built.values()
+    summary = run_job(catalog, tmp_path / "ds", n=2, workers=1)
+    assert summary.written == 2 and summary.bad_items == 4 and summary.read_errors == 2
+    assert set(pd.read_parquet(tmp_path / "ds" / "index.parquet")["item_id"]) == {good.id}
+    failures = [json.loads(line) for line in (tmp_path / "ds" / "sampling" / "failures-1-of-1.jsonl").open()]
+    by_item = {(f["stage"], f["item_id"]) for f in failures}
+    assert by_item == {("item", bad_grid.id), ("item", no_shape.id), ("read", missing_asset.id)}
+    assert all("proj:transform" in f["error"] for f in failures if f["item_id"] == bad_grid.id)
+    assert all(
+        f["error"].endswith("lacks projection metadata: proj:shape") for f in failures if f["item_id"] == no_shape.id
+    )
+    assert all(
+        f["error"].startswith("B05") and "404" in f["error"] for f in failures if f["item_id"] == missing_asset.id
+    )
+    assert "0 search, 2 read, 4 bad item (skipped" in " ".join(summary.lines())
+
+
 def test_cog_server_answering_503_is_survived(stac_catalog_factory, tmp_path):
     catalog = stac_catalog_factory([ItemSpec(TILE)])
     catalog.range_server.fail_next(catalog.path_prefix, 3)

@@ -51,3 +51,35 @@ def test_missing_projection_is_a_clear_error(pc_item):
     del pc_item["properties"]["proj:epsg"]
     with pytest.raises(InputError, match="projection"):
         SceneItem.from_stac(pc_item)
+
+
+@pytest.mark.parametrize("transform", [[10.0, 0.0, 499980.0, 0.0, -10.0], [10.0, 0.0, 499980.0, 0.0, -10.0, 1.0, 0.0]])
+def test_proj_transform_of_the_wrong_length_is_a_clear_error(pc_item, transform):
+    pc_item["assets"]["B02"]["proj:transform"] = transform
+    with pytest.raises(InputError, match="proj:transform"):
+        SceneItem.from_stac(pc_item)
+
+
+def test_nine_number_proj_transform_is_understood(pc_item):
+    pc_item["assets"]["B02"]["proj:transform"] = [10.0, 0.0, 499980.0, 0.0, -10.0, 9100020.0, 0.0, 0.0, 1.0]
+    assert SceneItem.from_stac(pc_item).transform == (10.0, 0.0, 499980.0, 0.0, -10.0, 9100020.0)
+
+
+def test_missing_proj_shape_is_a_clear_error(pc_item):
+    del pc_item["assets"]["B02"]["proj:shape"]
+    pc_item["properties"].pop("proj:shape", None)
+    with pytest.raises(InputError, match="proj:shape"):
+        SceneItem.from_stac(pc_item)
+
+
+@pytest.mark.parametrize("shape", [[10980], [0, 10980], ["a", "b"]])
+def test_malformed_proj_shape_is_a_clear_error(pc_item, shape):
+    pc_item["assets"]["B02"]["proj:shape"] = shape
+    with pytest.raises(InputError, match="proj:shape"):
+        SceneItem.from_stac(pc_item)
+
+
+def test_asset_without_href_is_a_clear_error(pc_item):
+    del pc_item["assets"]["B02"]["href"]
+    with pytest.raises(InputError, match="B02"):
+        SceneItem.from_stac(pc_item)

@@ -199,6 +199,8 @@ class ItemSpec:
     * ``platform`` (``"Sentinel-2A"``/``"Sentinel-2B"``), ``relative_orbit`` (1-143), ``processing_baseline``
       (``"04.00"``) and ``processing_time`` (``"YYYYMMDDTHHMMSS"``, the last part of the item id): ``None`` = default.
     * ``extra_properties``: merged into the item properties last (may override anything).
+    * ``asset_overrides``: merged into every asset's dict last; a ``None`` value removes the key (e.g.
+      ``{"proj:shape": None}`` for an item without ``proj:shape``, to test malformed items).
     """
 
     tile: str
@@ -213,6 +215,7 @@ class ItemSpec:
     processing_baseline: str | None = None
     processing_time: str | None = None
     extra_properties: dict[str, Any] = field(default_factory=dict)
+    asset_overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0 <= self.nodata_columns <= CROP_PX:
@@ -538,6 +541,11 @@ def _build_item(
         paths[key] = path
         hrefs[key] = f"{base_url}/{rel}"
         assets[key] = _asset(key, hrefs[key], bounds, gsd)
+        for name, value in spec.asset_overrides.items():
+            if value is None:
+                assets[key].pop(name, None)
+            else:
+                assets[key][name] = value
 
     ring = densified_ring(tile.epsg, bounds)
     lons = [p[0] for p in ring]

@@ -49,9 +49,10 @@ class SourceContext:
 
     Attributes:
         count: adds one to a counter of the run's :class:`~satclip_cli.sampling.summary.SampleSummary`
-            (``"outside_item"``, ``"no_item"``, ``"search_errors"``, ``"read_errors"``, ``"retries"``).
+            (``"outside_item"``, ``"no_item"``, ``"search_errors"``, ``"read_errors"``, ``"bad_items"``,
+            ``"retries"``).
         log_failure: ``log_failure(index, stage, message, **context)`` appends one line to the run's
-            failure log (``stage`` e.g. ``"search"``, ``"read"``; ``context`` e.g. ``point``, ``item_id``).
+            failure log (``stage`` e.g. ``"search"``, ``"read"``, ``"item"``; ``context`` e.g. ``point``, ``item_id``).
         stop: set when the run is stopping (Ctrl-C or a fatal error); waits for retries end at once.
     """
 

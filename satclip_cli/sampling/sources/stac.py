@@ -147,11 +147,19 @@ class StacSearcher:
             )
         return self._capabilities
 
-    def items_at(self, lon: float, lat: float, rng: np.random.Generator | None = None) -> list[SceneItem]:
+    def items_at(
+        self,
+        lon: float,
+        lat: float,
+        rng: np.random.Generator | None = None,
+        on_bad_item: Callable[[dict[str, Any], SatclipError], None] | None = None,
+    ) -> list[SceneItem]:
         """Items of the collection whose footprint contains (lon, lat) (degrees), best first.
 
-        Only items within the date range and with ``eo:cloud_cover <= max_cloud`` are kept.
-        Transient errors are retried; the last one propagates (``pystac_client`` ``APIError``).
+        Only items within the date range and with ``eo:cloud_cover <= max_cloud`` are kept. Items that
+        cannot be used (missing bands, malformed projection metadata) are left out and passed, with the
+        reason, to ``on_bad_item``. Transient errors are retried; the last one propagates
+        (``pystac_client`` ``APIError``).
         """
         capabilities = self.check()
         raw = call_with_retries(
@@ -168,8 +176,9 @@ class StacSearcher:
                 continue
             try:
                 items.append(SceneItem.from_stac(item))
-            except SatclipError:
-                continue  # not a usable L2A item (missing bands or projection)
+            except SatclipError as error:  # not a usable L2A item (missing bands, malformed projection)
+                if on_bad_item is not None:
+                    on_bad_item(item, error)
         return order_items(items, self.options.order, rng)
 
     def _search(self, lon: float, lat: float, capabilities: ServerCapabilities) -> list[dict[str, Any]]:
@@ -263,8 +272,13 @@ class StacSource(Sentinel2SceneSource):
 
     def draw(self, index: int, rng: np.random.Generator) -> Draw | None:
         point = draw_point(self.area, rng)
+
+        def bad_item(item: dict[str, Any], error: SatclipError) -> None:
+            self.context.count("bad_items")
+            self.context.log_failure(index, "item", one_line(error, 300), item_id=str(item.get("id")), point=point)
+
         try:
-            items = self.searcher.items_at(point[0], point[1], rng)
+            items = self.searcher.items_at(point[0], point[1], rng, on_bad_item=bad_item)
         except RunStoppedError:
             raise
         except Exception as error:
