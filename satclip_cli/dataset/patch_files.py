@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +26,16 @@ import numpy as np
 
 from satclip_cli.dataset.sentinel2 import S2_BANDS
 from satclip_cli.errors import one_line
+from satclip_cli.utils.atomic_output import move_no_replace
 
 PARTIAL_SUFFIX = ".partial"
-"""A patch is written to ``.<name>.partial`` and renamed to ``<name>`` when complete."""
+"""A patch is written to ``.<name>.<pid>@<host>.<random>.partial`` and renamed to ``<name>`` when complete."""
+
+_PARTIAL_OWNER = re.compile(r"\.(?P<pid>\d+)@(?P<host>[^/]+)\.[0-9a-f]{8}" + re.escape(PARTIAL_SUFFIX) + "$")
+"""The writer (pid, host) in a temporary patch's name."""
+
+STALE_FOREIGN_PARTIAL_S = 3600.0
+"""A temporary patch of another host (whose pid cannot be checked) untouched this long (s) is a leftover."""
 
 PATCH_ENCODING: dict[str, Any] = {"compress": "zstd", "zstd_level": 9, "interleave": "band"}
 """GDAL creation options of our patches: ZSTD (level 9), no predictor, band-interleaved, tiled (:func:`block_size`)."""
@@ -52,13 +63,17 @@ def write_patch(
     dtype: str = "uint16",
     nodata: float | None = None,
     verify: bool = False,
+    keep_existing: bool = False,
 ) -> None:
     """Write ``bands`` (count, rows, cols) as ``dtype`` to ``path`` through a temporary file renamed when complete.
 
     Encoding :data:`PATCH_ENCODING`; band descriptions ``band_names`` (None entries left unset);
     ``tags`` (None values skipped) become dataset tags; ``nodata`` is set when given. With ``verify``
     the temporary file is read back and must hold exactly ``bands``, CRS and transform before it is
-    renamed over ``path`` (so an existing ``path`` is only ever replaced by a checked copy).
+    renamed over ``path`` (so an existing ``path`` is only ever replaced by a checked copy). With
+    ``keep_existing`` a ``path`` that exists when the write is complete (another run wrote the same patch
+    meanwhile) is kept and this copy dropped. The temporary name is unique to this process and call, so
+    any number of runs can write into one folder.
     """
     import rasterio
     from affine import Affine
@@ -80,7 +95,7 @@ def write_patch(
         **PATCH_ENCODING,
     }
     pixels = bands.astype(dtype, copy=False)
-    tmp = path.with_name(f".{path.name}{PARTIAL_SUFFIX}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}@{socket.gethostname()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(pixels)
@@ -90,7 +105,10 @@ def write_patch(
             dst.update_tags(**{key: str(value) for key, value in tags.items() if value is not None})
         if verify:
             check_written(tmp, pixels, profile)
-        os.replace(tmp, path)
+        if not keep_existing:
+            os.replace(tmp, path)
+        elif not move_no_replace(tmp, path):
+            tmp.unlink()
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -119,13 +137,34 @@ def check_written(path: Path, pixels: np.ndarray, profile: dict[str, Any]) -> No
 
 
 def remove_partial_patches(images_dir: Path) -> int:
-    """Delete temporary files (``.<name>.partial``) left by an interrupted run; returns how many were removed."""
+    """Delete temporary patch files (``.<name>...partial``) left by interrupted runs; returns how many were removed.
+
+    Files of a live writer are kept: of this host, those whose pid is running; of another host, those
+    modified within :data:`STALE_FOREIGN_PARTIAL_S`. Names without a writer (older versions) are leftovers.
+    """
     removed = 0
+    host = socket.gethostname()
     for tmp in images_dir.glob(f".*{PARTIAL_SUFFIX}"):
         with contextlib.suppress(FileNotFoundError):
+            owner = _PARTIAL_OWNER.search(tmp.name)
+            if owner and owner["host"] == host and _pid_alive(int(owner["pid"])):
+                continue
+            if owner and owner["host"] != host and time.time() - tmp.stat().st_mtime < STALE_FOREIGN_PARTIAL_S:
+                continue
             tmp.unlink()
             removed += 1
     return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @dataclass(frozen=True)

@@ -279,6 +279,7 @@ class SamplingRun:
             record,
             self.source.band_names,
             self.source.dtype,
+            keep_existing=True,  # another run into this folder may have written patch i (same pixels) first
         )
         assert self._records is not None
         self._records.append(record)

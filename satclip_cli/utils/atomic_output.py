@@ -23,12 +23,32 @@ def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:
     return path
 
 
+def move_no_replace(tmp: str | os.PathLike, target: str | os.PathLike) -> bool:
+    """Rename ``tmp`` to ``target`` unless ``target`` exists; False (``tmp`` left in place) when it does.
+
+    Atomic where the file system supports hard links (link, then unlink ``tmp``): of two runs finishing
+    the same output at once, exactly one wins. Elsewhere a re-check followed by ``os.replace`` (a small race).
+    """
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here (some network or FAT file systems)
+        if os.path.lexists(target):
+            return False
+        os.replace(tmp, target)
+        return True
+    os.unlink(tmp)
+    return True
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it to ``path`` on success.
 
-    On any exception (including Ctrl-C) the temporary file is removed and an existing
-    ``path`` is left untouched.
+    Without ``overwrite``, an output that another run created while this one was writing is kept and
+    :class:`OutputExistsError` raised. On any exception (including Ctrl-C) the temporary file is removed
+    and an existing ``path`` is left untouched.
     """
     target = check_output_path(path, overwrite)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial" + target.suffix, dir=target.parent)
@@ -40,7 +60,12 @@ def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
     os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
-        os.replace(tmp, target)
+        if overwrite:
+            os.replace(tmp, target)
+        elif not move_no_replace(tmp, target):  # another run wrote the output meanwhile: keep it
+            raise OutputExistsError(
+                f"output {target} appeared while this run was writing it; pass {setting('overwrite')} to replace it"
+            )
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -106,3 +106,48 @@ def test_every_patch_size_we_write_is_recognised_as_done(tmp_path, size):
     transform = (10.0, 0.0, 500_000.0, 0.0, -10.0, 4_000_000.0)
     write_patch(path, np.ones((3, size, size), np.uint16), "EPSG:32633", transform, {}, band_names=(None,) * 3)
     assert PatchEncodingInfo.read(path).is_ours()  # else an in-place repack would redo it on every run
+
+
+def test_two_writers_of_one_patch_never_fail_and_leave_one_valid_patch(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bands = np.arange(12 * 32 * 32, dtype=np.uint16).reshape(12, 32, 32)
+    path = tmp_path / "patch_0.tif"
+
+    def write(_):
+        write_patch(path, bands, "EPSG:32633", TRANSFORM, {}, keep_existing=True)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(16)))  # raises if any writer failed
+    assert list(tmp_path.iterdir()) == [path]
+    with rasterio.open(path) as src:
+        np.testing.assert_array_equal(src.read(), bands)
+
+
+def test_keep_existing_keeps_a_patch_written_first(tmp_path):
+    path = tmp_path / "patch_0.tif"
+    write_patch(path, np.ones((12, 16, 16), np.uint16), "EPSG:32633", TRANSFORM, {})
+    write_patch(path, np.zeros((12, 16, 16), np.uint16), "EPSG:32633", TRANSFORM, {}, keep_existing=True)
+    with rasterio.open(path) as src:
+        assert src.read().min() == 1
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_only_partial_files_of_dead_writers_are_removed(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = socket.gethostname()
+    (tmp_path / f".patch_1.tif.{int(dead.stdout)}@{host}.0123abcd.partial").write_bytes(b"dead")
+    live = tmp_path / f".patch_2.tif.{os.getpid()}@{host}.0123abcd.partial"
+    live.write_bytes(b"live")
+    other_host = tmp_path / ".patch_3.tif.1@elsewhere.example.0123abcd.partial"
+    other_host.write_bytes(b"recent")  # pid unknowable: kept while recent
+    old_other = tmp_path / ".patch_4.tif.1@elsewhere.example.89abcdef.partial"
+    old_other.write_bytes(b"old")
+    os.utime(old_other, (0, 0))
+    assert remove_partial_patches(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other_host.name])

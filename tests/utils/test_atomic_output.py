@@ -62,3 +62,18 @@ def test_an_existing_directory_is_never_an_output_target(tmp_path):
     with pytest.raises(InputError, match="is a directory"), atomic_output(tmp_path / "taken", overwrite=True):
         pass
     assert (tmp_path / "taken").is_dir()
+
+
+def test_an_output_another_run_wrote_meanwhile_is_kept_unless_overwrite(tmp_path):
+    target = tmp_path / "out.csv"
+    with pytest.raises(OutputExistsError, match="appeared while"), atomic_output(target) as tmp:
+        tmp.write_text("ours")
+        target.write_text("theirs")  # another run finished first
+    assert target.read_text() == "theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # our temporary file is gone
+
+    with atomic_output(tmp_path / "other.csv", overwrite=True) as tmp:
+        tmp.write_text("ours")
+        (tmp_path / "other.csv").write_text("theirs")
+    assert (tmp_path / "other.csv").read_text() == "ours"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.csv", "out.csv"]
