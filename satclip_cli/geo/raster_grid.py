@@ -75,12 +75,14 @@ class RasterGrid:
         The grid's top-left corner is ``(west, north)``. Its size is ``ceil((east - west) / resolution)`` by
         ``ceil((north - south) / resolution)`` (extents within 1e-6 pixel of a whole number are not rounded
         up), so when ``resolution`` does not divide the extent the grid reaches up to one pixel beyond
-        ``east``/``south``. For geographic CRSs, longitudes may run from -360 to 360 (a bbox may cross the
-        antimeridian, e.g. ``170 .. 190``; pixel-centre longitudes are wrapped into [-180, 180)), and pixel
-        centres south of -90 degrees are nodata.
+        ``east``/``south``. For geographic CRSs, longitudes may run from -360 to 360 and a bbox may cross the
+        antimeridian, either as ``170 .. 190`` or, as for ``satclip sample --bbox``, with ``west > east``
+        (``170 .. -170`` is the grid ``170 .. 190``: x-coordinates past 180); pixel-centre longitudes are
+        wrapped into [-180, 180). Pixel centres south of -90 degrees are nodata.
 
         Raises:
-            InputError: on an unknown CRS, non-finite values, ``west >= east``, ``south >= north``,
+            InputError: on an unknown CRS, non-finite values, ``west == east`` (``west > east`` in a
+                projected CRS), ``south >= north``,
                 ``resolution <= 0``, latitudes outside [-90, 90] or longitudes outside [-360, 360] (or a
                 span over 360 degrees) for a geographic CRS, a grid larger than :data:`MAX_GRID_PIXELS`, or
                 a grid none of whose pixel centres maps to a valid (lon, lat).
@@ -98,8 +100,6 @@ class RasterGrid:
             raise InputError(f"bbox has a non-finite value: {(west, south, east, north)}")
         if not math.isfinite(res) or res <= 0:
             raise InputError(f"resolution must be a positive number, got {resolution!r}")
-        if west >= east:
-            raise InputError(f"bbox west ({west:g}) must be less than east ({east:g}); the order is W S E N")
         if south >= north:
             raise InputError(f"bbox south ({south:g}) must be less than north ({north:g}); the order is W S E N")
         if rio_crs.is_geographic:
@@ -112,8 +112,16 @@ class RasterGrid:
             for name, lon in (("west", west), ("east", east)):
                 if not -360.0 <= lon <= 360.0:
                     raise InputError(f"bbox {name} longitude {lon:g} is outside [-360, 360]")
+            if west > east:  # eastwards through the antimeridian, as `sample --bbox` reads it: 170..-170 is 170..190
+                east += 360.0
+                if east > 360.0:
+                    west, east = west - 360.0, east - 360.0
+            if west == east:  # also 180..-180
+                raise InputError(f"bbox has no width: west and east ({west:g}) are the same meridian")
             if east - west > 360.0 + 1e-9:
                 raise InputError(f"bbox spans {east - west:g} degrees of longitude, more than 360")
+        elif west >= east:
+            raise InputError(f"bbox west ({west:g}) must be less than east ({east:g}); the order is W S E N")
         width = _pixel_count((east - west) / res)
         height = _pixel_count((north - south) / res)
         grid = cls(crs=rio_crs, transform=Affine(res, 0.0, west, 0.0, -res, north), width=width, height=height)

@@ -171,10 +171,26 @@ def test_raster_pixels_match_the_vector_path(tmp_path, checkpoint, crs):
     np.testing.assert_allclose(pixels, np.load(vector), atol=1e-6)
 
 
+def test_raster_bbox_west_of_east_crosses_the_antimeridian(tmp_path, checkpoint, reference_encoder):
+    """``--bbox 170 -10 -170 10`` is 20 degrees wide through 180, as for ``satclip sample --bbox``."""
+    import rasterio
+
+    out = tmp_path / "pacific.tif"
+    args = ("--bbox", "170", "-10", "-170", "10", "--resolution", "1", "--dtype", "float64", "-q")
+    result = _embed("-o", out, "--model", checkpoint, *args)
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out) as raster:
+        assert (raster.width, raster.height) == (20, 20)
+        assert raster.transform.c == pytest.approx(170.0)
+        pixels = np.stack([raster.read(window=((9, 10), (c, c + 1)))[:, 0, 0] for c in (0, 15)])
+    expected = _expected(reference_encoder, [[170.5, 0.5], [-174.5, 0.5]])  # centre x 185.5 wrapped to -174.5
+    np.testing.assert_allclose(pixels, expected, atol=1e-5)
+
+
 def test_raster_bad_grid_is_a_one_line_error(tmp_path, checkpoint):
     out = tmp_path / "bad.tif"
-    result = _embed("-o", out, "--model", checkpoint, "--bbox", "10", "40", "5", "48", "--resolution", "1")
-    _assert_one_line_error(result, "bbox")
+    result = _embed("-o", out, "--model", checkpoint, "--bbox", "10", "48", "15", "40", "--resolution", "1")
+    _assert_one_line_error(result, "bbox south")
     _assert_one_line_error(_embed("-o", out, "--model", checkpoint, "--like", tmp_path / "missing.tif"), "missing")
     assert not out.exists()
 

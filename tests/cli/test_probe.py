@@ -191,10 +191,11 @@ def test_custom_task_input_errors(tmp_path):
     )
     for args, message in (
         (["--target", "height"], "height"),
-        (["--target", "kind", "--type", "regression"], "numeric"),
+        (["--target", "kind", "--type", "regression"], "non-numeric value 'a' in the regression target 'kind'"),
     ):
         result = runner.invoke(app, ["probe", "--data", str(tmp_path / "p.csv"), "--out", str(tmp_path / "o"), *args])
         assert result.exit_code == 2 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
 
 
 def test_spatial_block_and_random_folds_with_intervals_and_geoclip(data_dir, tmp_path):

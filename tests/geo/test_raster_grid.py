@@ -98,10 +98,31 @@ def test_antimeridian_crossing_wraps_longitudes() -> None:
     assert lonlat[19, 0] == pytest.approx(-170.5)  # centre 189.5 wrapped
 
 
+@pytest.mark.parametrize("bbox", [(170, -10, -170, 10), (-190, -10, -170, 10), (350, -10, 10, 10)])
+def test_west_east_of_east_crosses_the_antimeridian_like_sample(bbox) -> None:
+    """``west > east`` (degrees) is a box running eastwards through 180, as ``satclip sample --bbox`` reads it."""
+    grid = RasterGrid.from_bbox(bbox, 1.0)
+    assert grid.shape == (20, 20)
+    lonlat, valid = grid.pixel_centers_lonlat()
+    assert valid.all()
+    lon = lonlat[:20, 0]
+    assert lon.min() >= -180 and lon.max() < 180
+    west = bbox[0] - 360 if bbox[0] >= 180 else bbox[0]
+    expected = (np.arange(20) + 0.5 + west + 180) % 360 - 180
+    np.testing.assert_allclose(lon, expected)
+
+
+def test_west_east_of_east_is_still_an_error_in_a_projected_crs() -> None:
+    with pytest.raises(InputError, match="west"):
+        RasterGrid.from_bbox((4.4e6, 2.5e6, 4.0e6, 2.8e6), 2e4, crs="EPSG:3035")
+
+
 @pytest.mark.parametrize(
     "bbox,resolution,crs,message",
     [
-        ((10, 0, 5, 1), 0.1, None, "west"),
+        ((5, 0, 5, 1), 0.1, None, "same meridian"),
+        ((180, 0, -180, 1), 0.1, None, "same meridian"),
+        ((-180, 0, 180.5, 1), 0.1, None, "more than 360"),
         ((0, 5, 1, 1), 0.1, None, "south"),
         ((0, 0, 1, 1), 0.0, None, "resolution"),
         ((0, 0, 1, 1), -0.5, None, "resolution"),

@@ -74,3 +74,24 @@ def test_binary_file_with_csv_extension(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00\x81" * 100)
     with pytest.raises(InputError):
         open_point_source(path)
+
+
+@pytest.mark.parametrize("phase", ["open", "batches"])
+def test_ctrl_c_while_reading_is_not_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, phase: str
+) -> None:
+    """KeyboardInterrupt raised inside pandas passes through unchanged (the CLI reports it as exit 130)."""
+    from pandas.io.parsers.readers import TextFileReader
+
+    path = tmp_path / "points.csv"
+    pd.DataFrame({"lon": np.arange(N) % 360 - 180.0, "lat": np.zeros(N)}).to_csv(path, index=False)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    if phase == "open":
+        monkeypatch.setattr(pd, "read_csv", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        source = open_point_source(path)
+        monkeypatch.setattr(TextFileReader, "__next__", interrupted)
+        list(source.iter_chunks())
