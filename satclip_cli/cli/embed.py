@@ -73,7 +73,11 @@ def embed(
     wide: Annotated[bool, typer.Option("--wide", help="GeoParquet: one column per dimension (emb_000...).")] = False,
     bbox: Annotated[
         tuple[float, float, float, float] | None,
-        typer.Option("--bbox", metavar="W S E N", help="Raster extent, in the units of --crs (default lon/lat)."),
+        typer.Option(
+            "--bbox",
+            metavar="W S E N",
+            help="Raster extent, in the units of --crs (default lon/lat). In lon/lat, W > E crosses the antimeridian.",
+        ),
     ] = None,
     resolution: Annotated[
         float | None, typer.Option("--resolution", help="Raster pixel size, in the units of --crs (degrees).")
