@@ -78,6 +78,34 @@ class RasterEmbeddingSummary:
     pixels_per_second: float
     output_bytes: int
 
+    @classmethod
+    def of_grid(
+        cls,
+        grid: RasterGrid,
+        *,
+        output_path: Path,
+        preview_path: Path | None,
+        bands: int,
+        valid_pixels: int,
+        seconds: float,
+        embed_seconds: float,
+        output_bytes: int,
+    ) -> RasterEmbeddingSummary:
+        """The summary of a run over ``grid``: its size and the rate follow from the grid and ``seconds``."""
+        return cls(
+            output_path=output_path,
+            preview_path=preview_path,
+            width=grid.width,
+            height=grid.height,
+            bands=bands,
+            pixels=grid.n_pixels,
+            valid_pixels=valid_pixels,
+            seconds=seconds,
+            embed_seconds=embed_seconds,
+            pixels_per_second=grid.n_pixels / seconds if seconds > 0 else math.inf,
+            output_bytes=output_bytes,
+        )
+
 
 def embed_raster(
     output_path: str | os.PathLike,
@@ -167,17 +195,14 @@ def embed_raster(
             write_pca_preview(output_path, preview_path, overwrite=overwrite)
 
     seconds = time.perf_counter() - started
-    return RasterEmbeddingSummary(
+    return RasterEmbeddingSummary.of_grid(
+        grid,
         output_path=output_path,
         preview_path=preview_path,
-        width=grid.width,
-        height=grid.height,
         bands=embed_dim,
-        pixels=grid.n_pixels,
         valid_pixels=valid_pixels,
         seconds=seconds,
         embed_seconds=embed_seconds,
-        pixels_per_second=grid.n_pixels / seconds if seconds > 0 else math.inf,
         output_bytes=output_path.stat().st_size,
     )
 

@@ -8,7 +8,6 @@ complete store with ``overwrite``, beside it and swapped in at the end); see :mo
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,16 +82,13 @@ def embed_zarr(
     mark_complete(folder)
     finish_output_folder(folder, output)
     seconds = time.perf_counter() - started
-    return RasterEmbeddingSummary(
+    return RasterEmbeddingSummary.of_grid(
+        grid,
         output_path=output,
         preview_path=None,
-        width=grid.width,
-        height=grid.height,
         bands=embed_dim,
-        pixels=grid.n_pixels,
         valid_pixels=valid_pixels,
         seconds=seconds,
         embed_seconds=seconds,
-        pixels_per_second=grid.n_pixels / seconds if seconds > 0 else math.inf,
         output_bytes=folder_bytes(output),
     )
