@@ -83,3 +83,7 @@ class OutputExistsError(SatclipError):
 
 class OfflineError(SatclipError):
     """A download was needed but the network (or the cache) could not provide it."""
+
+
+class DiskFullError(SatclipError):
+    """A write found no space left on the device (or the quota exhausted); the message names the path."""

@@ -86,6 +86,14 @@ def sample(
     region: Annotated[
         Path | None, typer.Option("--region", help="Only points inside the polygons of this vector file.")
     ] = None,
+    per_polygon: Annotated[
+        bool,
+        typer.Option(
+            "--per-polygon",
+            help="With --region: patch i lies in feature i mod K of the file (its K polygon features in file "
+            "order), area-uniform inside it, so --n K gives one patch per feature (e.g. per field site).",
+        ),
+    ] = False,
     land_only: Annotated[
         bool,
         typer.Option("--land-only/--anywhere", help="Reject points off land (5′ mask shipped with satclip)."),
@@ -170,6 +178,8 @@ def sample(
 
         satclip sample --n 2000 --bbox 5 45 11 48 --out alps --start 2023-06-01 --end 2023-09-30
 
+        satclip sample --n 50 --region sites.gpkg --per-polygon --out sites   (sites.gpkg: 50 sites, one patch each)
+
         satclip sample --n 1000 --out ds --shard 2/4   (one of four array jobs)
 
         satclip sample --n 100000 --out /shared/s2-100k --scheduler tcp://10.0.0.5:8786   (a Dask cluster)
@@ -190,6 +200,7 @@ def sample(
         bbox=",".join(f"{value:g}" for value in bbox) if bbox else None,
         region=str(region.resolve()) if region else None,
         land_only=land_only,
+        per_polygon=per_polygon,
         items=str(items.resolve()) if items else None,
         stac_url=stac_url,
         collection=collection,

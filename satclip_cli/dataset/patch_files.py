@@ -13,11 +13,10 @@ of disk but costs ~1.4 ms per read (GDAL undoes it in a scalar loop); DEFLATE de
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import secrets
-import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,8 @@ import numpy as np
 from satclip_cli.dataset.sentinel2 import S2_BANDS
 from satclip_cli.errors import one_line
 from satclip_cli.utils.atomic_output import move_no_replace
+from satclip_cli.utils.disk_space import reporting_full_disk
+from satclip_cli.utils.temporary_files import writer_is_live, writer_tag
 
 PARTIAL_SUFFIX = ".partial"
 """A patch is written to ``.<name>.<pid>@<host>.<random>.partial`` and renamed to ``<name>`` when complete."""
@@ -34,8 +35,8 @@ PARTIAL_SUFFIX = ".partial"
 _PARTIAL_OWNER = re.compile(r"\.(?P<pid>\d+)@(?P<host>[^/]+)\.[0-9a-f]{8}" + re.escape(PARTIAL_SUFFIX) + "$")
 """The writer (pid, host) in a temporary patch's name."""
 
-STALE_FOREIGN_PARTIAL_S = 3600.0
-"""A temporary patch of another host (whose pid cannot be checked) untouched this long (s) is a leftover."""
+PATCHES_KEPT = "finished patches are kept; free some space and run the same command again to go on"
+"""What stays valid when the disk fills while patches are written (the end of the message)."""
 
 PATCH_ENCODING: dict[str, Any] = {"compress": "zstd", "zstd_level": 9, "interleave": "band"}
 """GDAL creation options of our patches: ZSTD (level 9), no predictor, band-interleaved, tiled (:func:`block_size`)."""
@@ -62,15 +63,17 @@ def write_patch(
     band_names: tuple[str | None, ...] = S2_BANDS,
     dtype: str = "uint16",
     nodata: float | None = None,
-    verify: bool = False,
+    verify: bool = True,
     keep_existing: bool = False,
 ) -> None:
     """Write ``bands`` (count, rows, cols) as ``dtype`` to ``path`` through a temporary file renamed when complete.
 
     Encoding :data:`PATCH_ENCODING`; band descriptions ``band_names`` (None entries left unset);
     ``tags`` (None values skipped) become dataset tags; ``nodata`` is set when given. With ``verify``
-    the temporary file is read back and must hold exactly ``bands``, CRS and transform before it is
-    renamed over ``path`` (so an existing ``path`` is only ever replaced by a checked copy). With
+    (the default) the temporary file is read back and must hold exactly ``bands``, CRS and transform before
+    it is renamed over ``path``: a 0-byte or damaged patch never takes a finished patch's name, and an
+    existing ``path`` is only ever replaced by a checked copy. A full disk raises
+    :class:`~satclip_cli.errors.DiskFullError` naming ``path`` and the space left and needed. With
     ``keep_existing`` a ``path`` that exists when the write is complete (another run wrote the same patch
     meanwhile) is kept and this copy dropped. The temporary name is unique to this process and call, so
     any number of runs can write into one folder.
@@ -95,14 +98,21 @@ def write_patch(
         **PATCH_ENCODING,
     }
     pixels = bands.astype(dtype, copy=False)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}@{socket.gethostname()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
+    # Encoded in memory, then written with Python's file I/O: GDAL writing to a full disk only prints
+    # libtiff's complaints and leaves a 0-byte file, where Python raises ENOSPC.
+    with rasterio.MemoryFile() as memory:
+        with memory.open(**profile) as dst:
             dst.write(pixels)
             for band_index, name in enumerate(band_names, start=1):
                 if name is not None:
                     dst.set_band_description(band_index, name)
             dst.update_tags(**{key: str(value) for key, value in tags.items() if value is not None})
+        encoded = memory.read()
+    tmp = path.with_name(f".{path.name}.{writer_tag()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    try:
+        remove_temporary = functools.partial(tmp.unlink, missing_ok=True)
+        with reporting_full_disk(path, len(encoded), PATCHES_KEPT, remove_temporary), open(tmp, "wb") as file:
+            file.write(encoded)
         if verify:
             check_written(tmp, pixels, profile)
         if not keep_existing:
@@ -139,32 +149,19 @@ def check_written(path: Path, pixels: np.ndarray, profile: dict[str, Any]) -> No
 def remove_partial_patches(images_dir: Path) -> int:
     """Delete temporary patch files (``.<name>...partial``) left by interrupted runs; returns how many were removed.
 
-    Files of a live writer are kept: of this host, those whose pid is running; of another host, those
-    modified within :data:`STALE_FOREIGN_PARTIAL_S`. Names without a writer (older versions) are leftovers.
+    Files of a live writer are kept (:func:`~satclip_cli.utils.temporary_files.writer_is_live`: of this host,
+    those whose pid is running; of another host, those modified within the last hour). Names without a writer
+    (older versions) are leftovers.
     """
     removed = 0
-    host = socket.gethostname()
     for tmp in images_dir.glob(f".*{PARTIAL_SUFFIX}"):
         with contextlib.suppress(FileNotFoundError):
             owner = _PARTIAL_OWNER.search(tmp.name)
-            if owner and owner["host"] == host and _pid_alive(int(owner["pid"])):
-                continue
-            if owner and owner["host"] != host and time.time() - tmp.stat().st_mtime < STALE_FOREIGN_PARTIAL_S:
+            if owner and writer_is_live(int(owner["pid"]), owner["host"], tmp.stat().st_mtime):
                 continue
             tmp.unlink()
             removed += 1
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` runs on this host."""
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 @dataclass(frozen=True)

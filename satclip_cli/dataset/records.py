@@ -86,6 +86,42 @@ def collect_records(out_dir: Path) -> list[dict[str, Any]]:
     return [by_index[index] for index in sorted(by_index)]
 
 
+def remove_unreadable_patches(out_dir: Path) -> list[tuple[int, Path, str]]:
+    """Delete the patches of ``out_dir/images`` that cannot be read, so the next run makes them again;
+    return ``(index, path, reason)`` of each.
+
+    A patch is unreadable when it has 0 bytes or, for a patch without a record (the record is appended
+    only after the patch was read back and renamed), when GDAL cannot open and read it. Such patches were
+    left by versions that renamed GDAL's output unread (a 0-byte file after a full disk) or were damaged
+    since. Patches with a record are not opened (a resume over 100,000 patches would take minutes).
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    from satclip_cli.dataset.patch_files import GDAL_READ_OPTIONS, read_error_reason
+
+    recorded = {record.get("index") for record in read_json_lines(sorted((out_dir / STATE_DIR).glob(RECORDS_GLOB)))}
+    removed = []
+    for index, path in sorted(existing_patches(out_dir / IMAGES_DIR).items()):
+        try:
+            if path.stat().st_size == 0:
+                reason = "the file is empty (0 bytes)"
+            elif index in recorded:
+                continue
+            else:
+                try:
+                    with rasterio.Env(**GDAL_READ_OPTIONS), rasterio.open(path) as src:
+                        src.read()
+                    continue
+                except RasterioError as error:
+                    reason = read_error_reason(error, path)
+            path.unlink()
+        except FileNotFoundError:  # removed meanwhile by another run
+            continue
+        removed.append((index, path, reason))
+    return removed
+
+
 def _float_or_none(value: Any) -> float | None:
     try:
         return float(value)

@@ -42,6 +42,7 @@ from satclip_cli.dataset.patch_files import (
 from satclip_cli.errors import InputError, one_line, setting
 from satclip_cli.utils.atomic_output import atomic_output
 from satclip_cli.utils.output_folder import make_output_folder
+from satclip_cli.utils.parent_watch import exit_with_parent
 
 SKIPPED_CSV = "repack-skipped.csv"
 """The patches a repack skipped because they cannot be read: columns fn,reason."""
@@ -227,7 +228,8 @@ class DatasetRepack:
         if self.workers == 1 or len(pending) < 2:
             yield from map(_repack_pair, self._pairs(pending))
             return
-        executor = ProcessPoolExecutor(self.workers)
+        # Workers end with this process, also when it is killed with SIGKILL (no orphans at PPID 1).
+        executor = ProcessPoolExecutor(self.workers, initializer=exit_with_parent, initargs=(os.getpid(),))
         try:
             yield from executor.map(_repack_pair, self._pairs(pending), chunksize=8)
         finally:

@@ -6,7 +6,9 @@ one tile's embeddings (``block_size**2 * embed_dim * 4`` bytes, 256 MiB for 512 
 raster size. Tiles go to an uncompressed, band-interleaved tiled GeoTIFF in a temporary folder beside the
 output; GDAL adds overviews to it, then its COG driver compresses it into the final file through
 :func:`~satclip_cli.utils.atomic_output.atomic_output`, so an error or Ctrl-C leaves neither a partial output nor
-temporary files, and never touches an existing output.
+temporary files, and never touches an existing output. Both temporaries carry the writer's ``pid@host``; those of
+a run killed with SIGKILL are removed by the next run writing the same output
+(:func:`~satclip_cli.utils.temporary_files.remove_leftovers`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import contextlib
 import math
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,9 +26,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from satclip_cli.embedding.quantize import INT8_NODATA, OutputEncoding
-from satclip_cli.errors import InputError, SatclipError, setting
+from satclip_cli.errors import DiskFullError, InputError, setting
 from satclip_cli.utils.atomic_output import atomic_output, check_output_path
+from satclip_cli.utils.disk_space import format_bytes, free_bytes
 from satclip_cli.utils.progress import progress_bar
+from satclip_cli.utils.temporary_files import remove_leftovers, temporary_dir_beside
 
 if TYPE_CHECKING:
     from satclip_cli.geo.raster_grid import RasterGrid  # the model as a plain function; this module does not need torch
@@ -170,11 +173,11 @@ def embed_raster(
             f"GeoTIFF output cannot hold float16 (GDAL 3.10 has no Float16 GeoTIFF); write .zarr or use "
             f"{setting('quantize')} int8"
         )
-    # The uncompressed temporary raster plus its overviews (1/4 + 1/16 + ... ~ 1/3 more).
-    _check_disk_space(output_path.parent, grid.n_pixels * embed_dim * 4 * 4 // 3)
+    remove_leftovers(output_path)  # of a killed run, before the free space is measured
+    _check_disk_space(output_path, temporary_raster_bytes(grid.width, grid.height, embed_dim, encoding))
 
     with atomic_output(output_path, overwrite) as tmp_path:
-        workdir = Path(tempfile.mkdtemp(prefix=f".{output_path.name}.", suffix=".tmp", dir=output_path.parent))
+        workdir = temporary_dir_beside(output_path)
         try:
             intermediate = workdir / "embedding.tif"
             loop_start = time.perf_counter()
@@ -336,15 +339,26 @@ def _remove_sidecars(path: Path) -> None:
                     sidecar.unlink()
 
 
-def _check_disk_space(folder: Path, uncompressed_bytes: int) -> None:
-    """Refuse to start when the folder cannot even hold the uncompressed temporary raster."""
-    try:
-        free = shutil.disk_usage(folder).free
-    except OSError:
-        return
-    if uncompressed_bytes > free:
-        raise SatclipError(
-            f"not enough disk space in {folder}: the temporary raster needs {uncompressed_bytes / 2**30:.1f} GiB "
-            f"(uncompressed, with overviews), {free / 2**30:.1f} GiB free; "
+def temporary_raster_bytes(width: int, height: int, bands: int, encoding: OutputEncoding) -> int:
+    """Bytes on disk while a ``width`` x ``height`` px raster of ``bands`` is made: the uncompressed temporary
+    GTiff and its overviews, each level padded to whole :data:`COG_BLOCKSIZE` tiles (a 30 x 30 px grid takes
+    one 256 x 256 px tile per band: 64 MiB for 256 float32 bands), plus the COG being written beside it
+    (counted uncompressed: noisy float embeddings compress little)."""
+    itemsize = 1 if encoding.is_int8 else 4
+    tiles = cog = 0
+    for factor in (1, *overview_factors(width, height)):
+        level_w, level_h = math.ceil(width / factor), math.ceil(height / factor)
+        tiles += math.ceil(level_w / COG_BLOCKSIZE) * math.ceil(level_h / COG_BLOCKSIZE)
+        cog += level_w * level_h
+    return (tiles * COG_BLOCKSIZE**2 + cog) * bands * itemsize
+
+
+def _check_disk_space(output_path: Path, needed: int) -> None:
+    """Refuse to start when the output's folder cannot hold the temporary raster and the COG (``needed`` bytes)."""
+    free = free_bytes(output_path.parent)
+    if free is not None and needed > free:
+        raise DiskFullError(
+            f"not enough disk space for {output_path}: its temporary raster and the COG need about "
+            f"{format_bytes(needed)}, {format_bytes(free)} free in {output_path.parent}; "
             "use a coarser resolution, a smaller bbox or fewer bands"
         )

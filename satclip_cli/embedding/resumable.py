@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from satclip_cli.errors import InputError, OutputExistsError, SatclipError, setting
+from satclip_cli.utils.disk_space import reporting_full_disk
 
 RUN_FILE = ".satclip-run.json"
 
@@ -113,8 +114,7 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-_WRITE_REASONS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
-                  errno.EACCES: "permission denied", errno.EROFS: "read-only file system"}  # fmt: skip
+_WRITE_REASONS = {errno.EACCES: "permission denied", errno.EROFS: "read-only file system"}
 
 
 @contextlib.contextmanager
@@ -123,8 +123,10 @@ def writing(path: Path) -> Iterator[None]:
 
     What was written before stays valid: parts and chunks are complete or absent, and a re-run resumes.
     """
+    kept = "finished parts are kept, re-run to resume"
     try:
-        yield
+        with reporting_full_disk(path, kept=kept):
+            yield
     except OSError as error:
         reason = _WRITE_REASONS.get(error.errno or 0, error.strerror or str(error))
-        raise SatclipError(f"cannot write {path}: {reason}; finished parts are kept, re-run to resume") from None
+        raise SatclipError(f"cannot write {path}: {reason}; {kept}") from None

@@ -8,6 +8,10 @@ and, with ``land_only``, on land in the packaged 5' land mask (:mod:`satclip_cli
 kept points are therefore area-uniform within the intersection. All coordinates are (lon, lat)
 degrees in EPSG:4326, in that order, with longitudes in [-180, 180].
 
+With ``per_polygon`` the region's features (in file order) take turns instead: patch ``i`` is drawn in
+feature ``i mod K`` alone (:meth:`SamplingArea.feature_of`), area-uniformly inside it (a multi-part
+feature picks its part in proportion to area), so ``n = K`` patches give one per feature.
+
 :func:`point_rng` gives each (seed, dataset index, attempt) its own random generator, so the point
 drawn for an index does not depend on which worker draws it or in which order.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,25 +150,30 @@ class SamplingArea:
         bbox: restrict to this box; ``None`` means the whole globe.
         region: restrict to this shapely (Multi)Polygon in EPSG:4326 (lon, lat) degrees, longitudes
             within [-360, 360] (parts beyond +-180 are moved by 360 degrees, so a polygon drawn across
-            the antimeridian as 170..190 works); invalid polygons are repaired; ``None`` means no restriction.
+            the antimeridian as 170..190 works), or to the union of a sequence of them (the features of a
+            region file, in file order); invalid polygons are repaired; ``None`` means no restriction.
         land_only: keep only points in land cells of the 5' land mask.
         region_name: how :meth:`describe` names the region (e.g. its file name).
         land_mask: the mask for ``land_only`` (default: the packaged one, :func:`load_land_mask`).
+        per_polygon: each feature of ``region`` (a sequence; one geometry is one feature) in turn: patch
+            ``i`` is drawn in feature ``i mod K`` (:meth:`feature_of`, :meth:`draw` with ``feature``).
 
     Raises:
         InputError: if the region is not polygonal, is empty, is not in lon/lat degrees (latitudes outside
-            [-90, 90], longitudes outside [-360, 360]), or does not overlap the bbox.
+            [-90, 90], longitudes outside [-360, 360]), or does not overlap the bbox; with ``per_polygon``,
+            if there is no region or one feature has no area inside the bbox.
         LandMaskError: if ``land_only`` and the packaged mask is missing.
     """
 
     def __init__(
         self,
         bbox: BoundingBox | None = None,
-        region: BaseGeometry | None = None,
+        region: BaseGeometry | Sequence[BaseGeometry] | None = None,
         *,
         land_only: bool = False,
         region_name: str | None = None,
         land_mask: LandMask | None = None,
+        per_polygon: bool = False,
     ) -> None:
         self.bbox = bbox
         self.region_name = region_name
@@ -176,30 +186,56 @@ class SamplingArea:
         self.polygons: PolygonSampler | None = None
         """Draws area-uniform points in the region's polygons (``None``: no region)."""
         self.region_parts = 0
-        """How many polygons the region has (as given, before clipping to the bbox)."""
+        """How many polygons the region has (as given, before clipping to the bbox); with ``per_polygon``, features."""
+        self.features: list[PolygonSampler] = []
+        """With ``per_polygon``: one sampler per region feature, in the given order (else empty)."""
+        self.per_polygon = per_polygon
+        if per_polygon and region is None:
+            raise InputError(f"{setting('per_polygon')} needs {setting('region')} (a vector file of polygons)")
         if region is None:
             self.window = bbox or GLOBE
             """A box covering the area (candidates are drawn in it when there is no region)."""
+            return
+        features = [region] if isinstance(region, BaseGeometry) else list(region)
+        if not features:
+            raise InputError("the region has no polygons")
+        if per_polygon:
+            self.features = [_feature_sampler(k, features, bbox or GLOBE) for k in range(len(features))]
+            region = shapely.union_all(np.concatenate([sampler.polygons for sampler in self.features]))
+        elif len(features) != 1:
+            region = shapely.union_all(np.concatenate([_region_parts(feature) for feature in features]))
         else:
-            parts = _region_parts(region)
-            self.region_parts = len(parts)
-            parts = _clip_to_bbox(split_at_antimeridian(parts), bbox or GLOBE)
-            self.window = _sampling_window(bbox or GLOBE, parts)
-            self.polygons = PolygonSampler(parts)
-            self.region = shapely.multipolygons(self.polygons.polygons)
-            shapely.prepare(self.region)
+            region = features[0]
+        parts = _region_parts(region)
+        self.region_parts = len(features) if per_polygon else len(parts)
+        parts = _clip_to_bbox(split_at_antimeridian(parts), bbox or GLOBE)
+        self.window = _sampling_window(bbox or GLOBE, parts)
+        self.polygons = PolygonSampler(parts)
+        self.region = shapely.multipolygons(self.polygons.polygons)
+        shapely.prepare(self.region)
 
     @classmethod
-    def from_options(cls, bbox: str | None, region_path: Path | None, land_only: bool) -> SamplingArea:
-        """The area for the ``bbox`` (``"W,S,E,N"`` degrees), ``region`` (a vector file) and ``land_only`` settings.
+    def from_options(
+        cls, bbox: str | None, region_path: Path | None, land_only: bool, per_polygon: bool = False
+    ) -> SamplingArea:
+        """The area for the ``bbox`` (``"W,S,E,N"`` degrees), ``region`` (a vector file), ``land_only`` and
+        ``per_polygon`` (the file's polygon features in turn, in file order) settings.
 
         Raises:
-            InputError: on a bad bbox or an unusable region file (see :func:`read_region`).
+            InputError: on a bad bbox or an unusable region file (see :func:`read_region_features`), or
+                ``per_polygon`` without a region.
         """
         box = None if bbox is None else BoundingBox.parse(bbox)
-        region = None if region_path is None else read_region(region_path)
+        region: BaseGeometry | list[BaseGeometry] | None = None
+        if region_path is not None:
+            region = read_region_features(region_path) if per_polygon else read_region(region_path)
         name = None if region_path is None else Path(region_path).name
-        return cls(box, region, land_only=land_only, region_name=name)
+        return cls(box, region, land_only=land_only, region_name=name, per_polygon=per_polygon)
+
+    def feature_of(self, index: int) -> int | None:
+        """The region feature (0-based, in file order) patch ``index`` is drawn in: ``index mod K`` with
+        ``per_polygon``, else None (anywhere in the area)."""
+        return index % len(self.features) if self.per_polygon else None
 
     def describe(self) -> str:
         """One line describing the area for a dry run, e.g. ``land points (5′ mask) within bbox -10,35,30,60``."""
@@ -210,9 +246,12 @@ class SamplingArea:
         if self.bbox is not None:
             limits.append(f"bbox {self.bbox}")
         if self.region is not None:
-            parts = self.region_parts
-            limits.append(f"region {self.region_name or 'polygons'} ({parts} polygon{'s' if parts != 1 else ''})")
+            parts, kind = self.region_parts, "feature" if self.per_polygon else "polygon"
+            limits.append(f"region {self.region_name or 'polygons'} ({parts} {kind}{'s' if parts != 1 else ''})")
         where = f"within {' and '.join(limits)}" if limits else "anywhere on the globe"
+        if self.per_polygon:
+            turns = f"patch i in feature i mod {len(self.features)}"
+            return f"area-uniform {what} {where}, one feature per patch in turn: {turns}"
         return f"area-uniform {what} {where}"
 
     def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -238,33 +277,42 @@ class SamplingArea:
             keep[index] = self.land_mask.is_land(lon[index], lat[index])
         return keep
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def draw(self, rng: np.random.Generator, n: int, *, feature: int | None = None) -> np.ndarray:
         """``n`` points area-uniform in the area, by rejection in vectorised batches.
 
         Candidates come from :attr:`window` or, with a region, from its polygons (:attr:`polygons`: each
         polygon in its own window); those outside the bbox or (with ``land_only``) off land are rejected.
 
-        The result depends only on the state of ``rng`` and ``n``.
+        Args:
+            rng: the generator (e.g. :func:`point_rng`).
+            n: how many points.
+            feature: with ``per_polygon``, draw only in this region feature (0-based, see :meth:`feature_of`);
+                None: anywhere in the area.
+
+        The result depends only on the state of ``rng``, ``n`` and ``feature``.
 
         Returns:
             float64 ``[n, 2]`` (lon, lat) degrees, longitudes in [-180, 180].
 
         Raises:
-            InputError: if the area is (nearly) empty: after :data:`GIVE_UP_AFTER` candidates, fewer than a
-                fraction :data:`MIN_ACCEPTANCE` fell inside it.
+            InputError: if the area (or the feature) is (nearly) empty: after :data:`GIVE_UP_AFTER` candidates,
+                fewer than a fraction :data:`MIN_ACCEPTANCE` fell inside it.
         """
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        if feature is not None and not 0 <= feature < len(self.features):
+            raise ValueError(f"feature must be in [0, {len(self.features)}), got {feature}")
+        polygons = self.polygons if feature is None else self.features[feature]
         out = np.empty((n, 2), dtype=np.float64)
         filled = proposed = accepted = 0
         while filled < n:
             rate = (accepted + 1) / (proposed + 1)
             batch = min(MAX_BATCH, max(MIN_BATCH, math.ceil(1.25 * (n - filled) / rate)))
-            if self.polygons is None:
+            if polygons is None:
                 candidates = self.window.draw(rng, batch)
                 inside = candidates[self.contains(candidates[:, 0], candidates[:, 1])]
-            else:  # already inside the region
-                candidates = self.polygons.draw(rng, batch)
+            else:  # already inside the region (or the feature)
+                candidates = polygons.draw(rng, batch)
                 inside = candidates[self._in_bbox_and_land(candidates[:, 0], candidates[:, 1])]
             take = min(len(inside), n - filled)
             out[filled : filled + take] = inside[:take]
@@ -272,8 +320,9 @@ class SamplingArea:
             proposed += batch
             accepted += len(inside)
             if filled < n and proposed >= GIVE_UP_AFTER and accepted < MIN_ACCEPTANCE * proposed:
+                where = self.describe() if feature is None else f"feature {feature + 1} of {self.describe()}"
                 raise InputError(
-                    f"cannot sample {self.describe()}: only {accepted} of {proposed:,} random candidates fell inside; "
+                    f"cannot sample {where}: only {accepted} of {proposed:,} random candidates fell inside; "
                     f"the area is empty or too small (e.g. a bbox over the ocean with {setting('land_only')}, or a "
                     "bbox that misses the region)"
                 )
@@ -296,11 +345,24 @@ def point_rng(seed: int, index: int, attempt: int) -> np.random.Generator:
 
 
 def read_region(path: Path) -> BaseGeometry:
-    """The union of the polygons in a vector file, in EPSG:4326 (lon, lat) degrees.
+    """The union of the polygons in a vector file, in EPSG:4326 (lon, lat) degrees (see :func:`read_region_features`).
+
+    Raises:
+        InputError: if the file is missing or unreadable, cannot be reprojected, or has no polygons.
+    """
+    polygons = polygon_parts(np.array(read_region_features(path), dtype=object))
+    if polygons.size == 0:
+        raise InputError(f"region file {path}: its polygons have no area")
+    return shapely.union_all(polygons)
+
+
+def read_region_features(path: Path) -> list[BaseGeometry]:
+    """The Polygon and MultiPolygon features of a vector file, in file order, in EPSG:4326 (lon, lat) degrees.
 
     Reads any format geopandas reads (GeoPackage, GeoJSON, Shapefile, ...), reprojects to EPSG:4326
-    (a file without a CRS is taken to be in EPSG:4326, with an ``AssumedCRSWarning``), keeps the
-    Polygon and MultiPolygon features (invalid ones repaired with ``make_valid``) and unions them.
+    (a file without a CRS is taken to be in EPSG:4326, with an ``AssumedCRSWarning``) and keeps the
+    Polygon and MultiPolygon features (other geometries and empty ones are skipped); an invalid one is
+    repaired with ``make_valid`` (its polygonal pieces unioned; empty if it had no area).
 
     Raises:
         InputError: if the file is missing or unreadable, cannot be reprojected, or has no polygons.
@@ -336,12 +398,9 @@ def read_region(path: Path) -> BaseGeometry:
     if polygonal.size == 0:
         kinds = ", ".join(shapely.GeometryType(t).name.title() for t in sorted(set(types.tolist())))
         raise InputError(f"region file {path} has no Polygon or MultiPolygon features (found: {kinds or 'none'})")
-    invalid = ~shapely.is_valid(polygonal)
-    polygonal[invalid] = shapely.make_valid(polygonal[invalid])
-    polygons = polygon_parts(polygonal)
-    if polygons.size == 0:
-        raise InputError(f"region file {path}: its polygons have no area")
-    return shapely.union_all(polygons)
+    for k in np.flatnonzero(~shapely.is_valid(polygonal)):
+        polygonal[k] = shapely.union_all(polygon_parts(shapely.make_valid(polygonal[k])))
+    return list(polygonal)
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -357,6 +416,26 @@ def _region_parts(region: BaseGeometry) -> np.ndarray:
     if parts.size == 0:
         raise InputError("the region's polygons have no area")
     return parts
+
+
+def _feature_sampler(number: int, features: Sequence[BaseGeometry], bbox: BoundingBox) -> PolygonSampler:
+    """The sampler of ``features[number]`` (its parts split at 180 degrees and clipped to ``bbox``).
+
+    Raises:
+        InputError: naming the feature (1-based) if it is not polygonal, has no area or lies outside ``bbox``.
+    """
+    try:
+        if shapely.is_empty(features[number]):
+            raise InputError("it has no area")
+        parts = _clip_to_bbox(split_at_antimeridian(_region_parts(features[number])), bbox)
+        if parts.size == 0:
+            raise InputError(f"it is outside bbox {bbox}")
+        return PolygonSampler(parts)
+    except InputError as error:
+        raise InputError(
+            f"region feature {number + 1} of {len(features)}: {error.args[0]} ({setting('per_polygon')} draws "
+            "patches in every feature)"
+        ) from None
 
 
 def _clip_to_bbox(parts: np.ndarray, bbox: BoundingBox) -> np.ndarray:

@@ -138,12 +138,16 @@ def run_on_cluster(
                     ) from None
         remove_partial_patches(sampling.images_dir)
         fold_worker_logs(sampling.state_dir, config.options.shard.tag)
-    except KeyboardInterrupt:
-        summary.interrupted = True
+    except BaseException:
+        summary.interrupted = isinstance(sys.exc_info()[1], KeyboardInterrupt)
+        if started:  # best effort (on a full disk the index cannot be written either): report the first error
+            with contextlib.suppress(Exception):
+                summary.index_rows = write_index(config.out)
         raise
+    else:
+        summary.index_rows = write_index(config.out)
     finally:
         if started:
-            summary.index_rows = write_index(config.out)
             summary.seconds = time.perf_counter() - start
             if on_finish is not None:
                 on_finish(summary)

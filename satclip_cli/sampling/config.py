@@ -47,7 +47,8 @@ class SampleSettings:
 
     ``source="stac"``: ``n`` Sentinel-2 patches of ``size`` x ``size`` pixels at 10 m. Strategy
     ``points``: area-uniform points (within ``bbox`` "W,S,E,N" degrees and/or the polygons of
-    ``region``, on land when ``land_only``), each searched on the STAC API. Strategy ``scenes``:
+    ``region``, on land when ``land_only``; with ``per_polygon``, patch ``i`` in the region file's feature
+    ``i mod K``, in file order), each searched on the STAC API. Strategy ``scenes``:
     random rows of the stac-geoparquet scene list ``items`` and a random window in each. Fractions
     are 0..1; ``max_cloud`` is the scene cloud cover in percent.
 
@@ -64,6 +65,7 @@ class SampleSettings:
     bbox: str | None = None
     region: str | None = None
     land_only: bool = True
+    per_polygon: bool = False
     items: str | None = None
     stac_url: str = _SEARCH_DEFAULTS.stac_url
     collection: str = _SEARCH_DEFAULTS.collection
@@ -111,6 +113,10 @@ class SampleSettings:
             )
         if self.strategy == "points" and self.items:
             raise InputError(f"{setting('items')} is only used with {setting('strategy')} scenes")
+        if self.per_polygon and self.strategy != "points":
+            raise InputError(f"{setting('per_polygon')} draws points: it needs {setting('strategy')} points")
+        if self.per_polygon and not self.region:
+            raise InputError(f"{setting('per_polygon')} needs {setting('region')} (a vector file of polygons)")
 
     def _validate_bluemarble(self) -> None:
         source = setting("source")

@@ -27,8 +27,8 @@ from satclip_cli.dataset.layout import (
     patch_filename,
     records_path,
 )
-from satclip_cli.dataset.patch_files import remove_partial_patches, write_patch
-from satclip_cli.dataset.records import JsonLines
+from satclip_cli.dataset.patch_files import PATCHES_KEPT, remove_partial_patches, write_patch
+from satclip_cli.dataset.records import JsonLines, remove_unreadable_patches
 from satclip_cli.geo.sphere_sampling import point_rng
 from satclip_cli.sampling.config import SampleConfig, load_or_store_settings
 from satclip_cli.sampling.quality import QualityLimits, judge_patch
@@ -37,6 +37,7 @@ from satclip_cli.sampling.sources import open_source
 from satclip_cli.sampling.sources.base import Point, SourceContext
 from satclip_cli.sampling.summary import SampleSummary
 from satclip_cli.sampling.window import PatchWindow
+from satclip_cli.utils.disk_space import reporting_full_disk
 
 
 def run(
@@ -144,7 +145,7 @@ class SamplingRun:
             *self.source.describe(),
         ]
         for index in pending[:preview_points]:
-            lines.append(f"  {patch_filename(index)}: {self.source.preview(point_rng(settings.seed, index, 0))}")
+            lines.append(f"  {patch_filename(index)}: {self.source.preview(point_rng(settings.seed, index, 0), index)}")
         return lines
 
     # ------------------------------------------------------------------- run
@@ -156,6 +157,9 @@ class SamplingRun:
         load_or_store_settings(self.state_dir, self.settings)
         remove_partial_patches(self.images_dir)
         self.log_to(self.options.shard.tag)
+        for index, path, reason in remove_unreadable_patches(self.out_dir):  # e.g. 0-byte files of old versions
+            self.summary.add("remade_unreadable")
+            self._fail(index, "unreadable-patch", f"{path.name}: {reason}; removed, it is made again")
 
     def run(self, on_progress: Callable[[int], None] | None = None) -> SampleSummary:
         start = time.perf_counter()
@@ -168,13 +172,18 @@ class SamplingRun:
                 for _ in self.make_patches(pending, patch_pool, band_pool):
                     if on_progress is not None:
                         on_progress(1)
-        except KeyboardInterrupt:
-            self.summary.interrupted = True
+        except BaseException as error:
+            self.summary.interrupted = isinstance(error, KeyboardInterrupt)
+            self.stop.set()
+            # Best effort: on a full disk the index cannot be written either; the next run rebuilds it from
+            # the patches, and the error that stopped this run is the one to report.
+            with contextlib.suppress(Exception):
+                self.summary.index_rows = write_index(self.out_dir)
             raise
         finally:
             self.stop.set()
-            self.summary.index_rows = write_index(self.out_dir)
             self.summary.seconds = time.perf_counter() - start
+        self.summary.index_rows = write_index(self.out_dir)
         return self.summary
 
     def log_to(self, log_tag: str) -> None:
@@ -282,7 +291,8 @@ class SamplingRun:
             keep_existing=True,  # another run into this folder may have written patch i (same pixels) first
         )
         assert self._records is not None
-        self._records.append(record)
+        with reporting_full_disk(self._records.path, kept=PATCHES_KEPT):
+            self._records.append(record)
         self.summary.add("written")
         return True
 

@@ -29,6 +29,7 @@ class SampleSummary:
             (logged as failures each time a search returns one; the point's other scenes are tried).
         retries: retried searches and reads.
         index_rows: rows of the index written at the end.
+        remade_unreadable: unreadable finished patches (0 bytes, damaged) removed at the start to be made again.
         interrupted: the run was stopped by Ctrl-C.
         seconds: wall time of the run.
     """
@@ -46,6 +47,7 @@ class SampleSummary:
     bad_items: int = 0
     retries: int = 0
     index_rows: int = 0
+    remade_unreadable: int = 0
     interrupted: bool = False
     seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -77,6 +79,11 @@ class SampleSummary:
             f"(skipped; see {self.out_dir / STATE_DIR}/{FAILURES_GLOB}); retries: {self.retries:,}; "
             f"gave up on {self.gave_up:,} patches"
         )
+        if self.remade_unreadable:
+            lines.append(
+                f"Unreadable patches found and made again: {self.remade_unreadable:,} "
+                f"(listed in {self.out_dir / STATE_DIR}/{FAILURES_GLOB})"
+            )
         if self.interrupted:
             lines.append("The dataset is consistent; run the same command again to resume.")
         return lines

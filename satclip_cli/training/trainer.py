@@ -61,6 +61,8 @@ def build_trainer(config: TrainConfig, progress: bool = True) -> Any:
     from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+    from satclip_cli.training.checkpoint_io import AtomicCheckpointIO
+
     out = Path(config.out)
     devices: Any = config.devices if config.devices is not None else "auto"
     processes = (config.devices or 1) * config.nodes
@@ -85,6 +87,7 @@ def build_trainer(config: TrainConfig, progress: bool = True) -> Any:
         strategy=strategy,
         precision=config.precision or default_precision(config.accelerator),
         callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
         logger=[TensorBoardLogger(out, name="tensorboard"), CSVLogger(out, name="csv")],  # version_N per launch
         log_every_n_steps=config.log_every_n_steps,
         enable_progress_bar=progress,

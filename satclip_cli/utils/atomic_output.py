@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from satclip_cli.errors import InputError, OutputExistsError, setting
+from satclip_cli.utils.disk_space import reporting_full_disk
+from satclip_cli.utils.temporary_files import remove_leftovers, temporary_file_beside
 
 
 def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:
@@ -43,22 +44,33 @@ def move_no_replace(tmp: str | os.PathLike, target: str | os.PathLike) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output(
+    path: str | os.PathLike, overwrite: bool = False, *, needed: int | None = None, kept: str | None = None
+) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it to ``path`` on success.
 
     Without ``overwrite``, an output that another run created while this one was writing is kept and
     :class:`OutputExistsError` raised. On any exception (including Ctrl-C) the temporary file is removed
-    and an existing ``path`` is left untouched.
+    and an existing ``path`` is left untouched; a full disk is reported as a
+    :class:`~satclip_cli.errors.DiskFullError` naming ``path``, the space left and
+    ``needed`` bytes (when given), ending with ``kept`` (what stays valid, when given).
+    The temporary's name carries this process's ``pid@host``
+    (:func:`~satclip_cli.utils.temporary_files.temporary_file_beside`); temporaries of ``path`` left by dead
+    writers (a run killed with SIGKILL) are removed first (:func:`~satclip_cli.utils.temporary_files.remove_leftovers`).
     """
     target = check_output_path(path, overwrite)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial" + target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    remove_leftovers(target)
+    tmp = temporary_file_beside(target)
     # mkstemp creates the file 0600; give the output the permissions a normal open() would.
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
-    try:
+
+    def remove_temporary() -> None:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+    with reporting_full_disk(target, needed, kept, cleanup=remove_temporary):
         yield tmp
         if overwrite:
             os.replace(tmp, target)
@@ -66,7 +78,3 @@ def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
             raise OutputExistsError(
                 f"output {target} appeared while this run was writing it; pass {setting('overwrite')} to replace it"
             )
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise

@@ -45,3 +45,48 @@ def test_no_arguments_and_help_still_print_help():
     assert helped.exit_code == 0
     # paragraphs of the docstring are reflowed, not cut at the source's line breaks
     assert "DIR/index.csv (fn,lon,lat, as the original S2-100K loader reads) and DIR/index.parquet" in helped.output
+
+
+def test_sigterm_raises_terminated_inside_a_command_and_the_previous_handler_comes_back():
+    import os
+    import signal
+    import time
+
+    from satclip_cli.cli.error_handling import Terminated, sigterm_as_interrupt
+
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        with pytest.raises(Terminated), sigterm_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # interrupted by the handler
+        assert issubclass(Terminated, KeyboardInterrupt)  # so every Ctrl-C clean-up path runs for it too
+        os.kill(os.getpid(), signal.SIGTERM)  # after the block: the handler installed before it
+        time.sleep(0.05)
+        assert received == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_full_disk_no_writer_reported_is_still_one_line_and_other_bugs_keep_their_traceback(capsys):
+    import errno
+
+    import typer
+
+    from satclip_cli.cli.error_handling import user_errors_exit
+
+    @user_errors_exit
+    def logger_fills_the_disk() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "run/csv/metrics.csv")
+
+    @user_errors_exit
+    def a_bug() -> None:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    with pytest.raises(typer.Exit) as stopped:
+        logger_fills_the_disk()
+    assert stopped.value.exit_code == 2
+    error = "Error: no space left on the device ([Errno 28] No space left on device: 'run/csv/metrics.csv')\n"
+    assert capsys.readouterr().err == error
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        a_bug()

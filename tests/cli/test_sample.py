@@ -134,6 +134,11 @@ def test_bad_options_are_one_line_errors(tmp_path, args, message):
             ["--source", "bluemarble", "--size", "3000"],
             "Error: --size must be at most 2700 pixels with --source bluemarble",
         ),
+        (["--per-polygon"], "Error: --per-polygon needs --region (a vector file of polygons)"),
+        (
+            ["--strategy", "scenes", "--items", "scenes.parquet", "--per-polygon"],
+            "Error: --per-polygon draws points: it needs --strategy points",
+        ),
     ],
 )
 def test_errors_name_the_flags_of_the_settings(tmp_path, args, line):
@@ -177,6 +182,41 @@ def test_dry_run_prints_the_plan(stac_catalog_factory, tmp_path):
     assert "land points" in result.output.lower() or "bbox" in result.output.lower()
     assert result.output.count("patch_") >= 2 and "matching scenes" in result.output
     assert not (tmp_path / "ds").exists()
+
+
+def test_per_polygon_gives_patch_i_in_feature_i_and_is_a_stored_setting(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    # three 2 x 2 degree boxes on land (Sahara, Siberia, central Australia), in file order
+    sites = [box(10.0, 24.0, 12.0, 26.0), box(100.0, 62.0, 102.0, 64.0), box(132.0, -26.0, 134.0, -24.0)]
+    region = tmp_path / "sites.gpkg"
+    gpd.GeoDataFrame({"site": ["a", "b", "c"]}, geometry=sites, crs=4326).to_file(region, driver="GPKG")
+    out = tmp_path / "ds"
+    args = ["sample", "--source", "bluemarble", "--size", "16", "--out", str(out), "--region", str(region)]
+
+    plan = runner.invoke(app, [*args, "--n", "3", "--per-polygon", "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    assert "(3 features), one feature per patch in turn: patch i in feature i mod 3" in plan.output
+    assert not out.exists()
+
+    first = runner.invoke(app, [*args, "--n", "3", "--per-polygon", "--quiet"])
+    assert first.exit_code == 0, first.output
+    index = pd.read_csv(out / "index.csv")
+    for row in index.itertuples():
+        i = int(row.fn.removeprefix("patch_").removesuffix(".tif"))
+        assert [k for k, site in enumerate(sites) if site.covers(Point(row.lon, row.lat))] == [i % 3]
+    assert len(index) == 3
+    grown = runner.invoke(app, [*args, "--n", "6", "--per-polygon", "--quiet"])  # resumes: patches 0-2 kept
+    assert grown.exit_code == 0, grown.output
+    again = pd.read_csv(out / "index.csv").set_index("fn")
+    assert len(again) == 6
+    assert again.loc[index["fn"], ["lon", "lat"]].to_numpy().tolist() == index[["lon", "lat"]].to_numpy().tolist()
+
+    other = runner.invoke(app, [*args, "--n", "6"])  # without --per-polygon: another dataset
+    assert other.exit_code == 2
+    assert other.output.strip().splitlines() == [other.output.strip()]
+    assert "other settings (per_polygon: True -> False)" in other.output
 
 
 def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path):

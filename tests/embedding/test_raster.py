@@ -228,3 +228,16 @@ def test_other_compressions(tmp_path: Path, compress: str) -> None:
         assert src.profile["compress"] == compress
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
     assert_pixels_match_vector_path(tmp_path / "c.tif", [(0, 0), (7, 15)])
+
+
+def test_temporary_raster_bytes_count_whole_tiles_per_level_and_the_cog():
+    from satclip_cli.embedding.quantize import OutputEncoding
+    from satclip_cli.embedding.raster import temporary_raster_bytes
+
+    float32 = OutputEncoding()
+    # 30 x 30 px: one 256 x 256 tile per band (64 MiB for 256 bands), no overviews, plus the COG's pixels.
+    assert temporary_raster_bytes(30, 30, 256, float32) == (256 * 256 + 30 * 30) * 256 * 4
+    # 600 x 300 px: 3 x 2 tiles, overviews of 300 x 150 (2 x 1 tiles) and 150 x 75 (1 tile).
+    tiles = 6 + 2 + 1
+    pixels = 600 * 300 + 300 * 150 + 150 * 75
+    assert temporary_raster_bytes(600, 300, 8, float32) == (tiles * 256 * 256 + pixels) * 8 * 4

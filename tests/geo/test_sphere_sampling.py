@@ -338,6 +338,72 @@ def test_bbox_clips_the_region_polygons() -> None:
     assert np.mean(points[:, 0] < 15) == pytest.approx(0.5, abs=binomial_tolerance(0.5, 2_000))
 
 
+# ------------------------------------------------------------------------------------------ per_polygon
+
+
+def test_per_polygon_draws_patch_i_in_feature_i_mod_k_of_the_file(tmp_path: Path) -> None:
+    squares = [square_of_side(lon, lat, 10.0) for lon, lat in SIX_CONTINENTS]
+    path = tmp_path / "sites.gpkg"
+    gpd.GeoDataFrame({"site": range(6)}, geometry=squares, crs=4326).to_file(path, driver="GPKG")
+    area = SamplingArea.from_options(None, path, True, per_polygon=True)  # land-only still applies
+    assert [area.feature_of(i) for i in range(13)] == [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 0]
+    forward = [area.draw(point_rng(7, i, 0), 1, feature=area.feature_of(i))[0] for i in range(18)]
+    for i, point in enumerate(forward):  # in feature i mod 6 and in no other
+        assert [k for k, square in enumerate(squares) if square.covers(Point(point))] == [i % 6]
+    again = SamplingArea.from_options(None, path, True, per_polygon=True)  # another process, another order
+    backward = [again.draw(point_rng(7, i, 0), 1, feature=again.feature_of(i))[0] for i in reversed(range(18))]
+    np.testing.assert_array_equal(forward, backward[::-1])
+    assert len({tuple(p) for p in forward}) == 18
+    assert "one feature per patch in turn: patch i in feature i mod 6" in area.describe()
+    assert "(6 features)" in area.describe()
+
+
+def test_per_polygon_picks_the_part_of_a_feature_in_proportion_to_area() -> None:
+    # feature 0: two parts whose areas differ by cos(60); feature 1: drawn across the antimeridian as 170..190
+    two_parts = MultiPolygon([box(10.0, 0.0, 11.0, 1.0), box(10.0, 60.0, 11.0, 61.0)])
+    across = box(170.0, -5.0, 190.0, 5.0)
+    area = SamplingArea(region=[two_parts, across], per_polygon=True)
+    n = 20_000
+    points = area.draw(np.random.default_rng(21), n, feature=0)
+    assert shapely.contains_xy(two_parts, points[:, 0], points[:, 1]).all()
+    share = sphere_area(10, 60, 11, 61) / (sphere_area(10, 0, 11, 1) + sphere_area(10, 60, 11, 61))
+    assert np.mean(points[:, 1] > 30) == pytest.approx(share, abs=binomial_tolerance(share, n))
+    points = area.draw(np.random.default_rng(22), n, feature=1)
+    assert ((np.abs(points[:, 0]) >= 170.0) & (np.abs(points[:, 1]) <= 5.0)).all()
+    assert np.mean(points[:, 0] > 0) == pytest.approx(0.5, abs=binomial_tolerance(0.5, n))
+
+
+def test_per_polygon_keeps_land_only_and_overlapping_features() -> None:
+    coast = box(-12.0, 37.0, -8.0, 39.0)  # Portugal's west coast: the western part is ocean
+    inland = box(-9.0, 38.0, -7.0, 40.0)  # overlaps the first feature
+    mask = load_land_mask()
+    on_land = SamplingArea(region=[coast, inland], land_only=True, land_mask=mask, per_polygon=True)
+    points = on_land.draw(np.random.default_rng(23), 2_000, feature=0)
+    assert shapely.contains_xy(coast, points[:, 0], points[:, 1]).all()
+    assert mask.is_land(points[:, 0], points[:, 1]).all()
+    anywhere = SamplingArea(region=[coast, inland], per_polygon=True).draw(np.random.default_rng(23), 2_000, feature=0)
+    assert not mask.is_land(anywhere[:, 0], anywhere[:, 1]).all()  # so the land test above can fail
+    assert shapely.contains_xy(inland, *on_land.draw(np.random.default_rng(24), 500, feature=1).T).all()
+
+
+def test_per_polygon_errors_name_the_feature_and_the_setting() -> None:
+    with pytest.raises(InputError) as info:
+        SamplingArea(per_polygon=True)
+    assert info.value.message_for(flag_name) == "--per-polygon needs --region (a vector file of polygons)"
+    with pytest.raises(InputError) as info:
+        SamplingArea(
+            BoundingBox.parse("0,0,20,20"), [box(1.0, 1.0, 2.0, 2.0), box(30.0, 1.0, 31.0, 2.0)], per_polygon=True
+        )
+    message = info.value.message_for(flag_name)
+    assert message.startswith("region feature 2 of 2: it is outside bbox 0,0,20,20") and "--per-polygon" in message
+    ocean = SamplingArea(
+        region=[box(-9.0, 38.0, -8.0, 39.0), box(-130.0, -50.0, -120.0, -40.0)], land_only=True, per_polygon=True
+    )
+    assert ocean.draw(np.random.default_rng(25), 5, feature=0).shape == (5, 2)
+    with pytest.raises(InputError, match="cannot sample feature 2 of area-uniform land points"):
+        ocean.draw(np.random.default_rng(25), 1, feature=1)  # South Pacific: no land
+
+
 # ------------------------------------------------------------------------------------------ determinism
 
 

@@ -8,6 +8,8 @@
   own ``rustac serve``. Treat it as read-only, and do not count bytes on it (another test may have warmed GDAL's cache).
 * ``stac_catalog_factory``: ``factory(specs, name=None) -> LoopbackCatalog`` builds a fresh catalog under new URLs
   and starts a rustac server for it; the servers stop at the end of the test.
+* ``small_stac_catalog_factory``: the same, but cut from the 64 px patches of ``tests/data/s2_tiles`` (23 places on six
+  continents) as 60 px (600 m) scenes.
 * ``gdal_loopback_env``: a ``rasterio.Env`` with :data:`range_http_server.GDAL_LOOPBACK_ENV` for the test's duration.
 """
 
@@ -24,9 +26,11 @@ import rasterio
 
 from tests.support.range_http_server import GDAL_LOOPBACK_ENV, RangeHTTPServer
 from tests.support.rustac_server import RustacServer
-from tests.support.s2_stac_fixture import DEFAULT_SPECS, Catalog, ItemSpec, build_catalog
+from tests.support.s2_stac_fixture import CROP_PX, DEFAULT_SPECS, Catalog, ItemSpec, build_catalog
 
 _catalog_numbers = itertools.count(1)
+#: Scene side of ``small_stac_catalog_factory`` in 10 m pixels: the largest multiple of 6 (60 m bands) within 64 px.
+SMALL_CROP_PX = 60
 
 
 @dataclass
@@ -50,10 +54,14 @@ class LoopbackCatalog:
 class StacCatalogFactory:
     """Builds catalogs below the range server's root under unique names and serves each with its own rustac."""
 
-    def __init__(self, range_server: RangeHTTPServer, tiles_dir: Path, label: str = "catalog") -> None:
+    def __init__(
+        self, range_server: RangeHTTPServer, tiles_dir: Path, label: str = "catalog", crop_px: int = CROP_PX
+    ) -> None:
         self.range_server = range_server
         self.tiles_dir = tiles_dir
         self.label = label
+        self.crop_px = crop_px
+        """10 m pixels per side of each scene (the top-left window of each patch, see ``build_catalog``)."""
         self._servers: list[RustacServer] = []
 
     def __call__(self, specs: Sequence[ItemSpec], name: str | None = None) -> LoopbackCatalog:
@@ -61,7 +69,9 @@ class StacCatalogFactory:
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name or self.label).strip("-")[:60] or "catalog"
         dirname = f"{stem}-{next(_catalog_numbers):03d}"
         base_url = f"{self.range_server.url}/{dirname}"
-        catalog = build_catalog(list(specs), self.range_server.root / dirname, base_url, tiles_dir=self.tiles_dir)
+        catalog = build_catalog(
+            list(specs), self.range_server.root / dirname, base_url, tiles_dir=self.tiles_dir, crop_px=self.crop_px
+        )
         server = RustacServer(catalog.collection_path, catalog.items_path).start()
         self._servers.append(server)
         return LoopbackCatalog(
@@ -111,6 +121,18 @@ def stac_catalog_factory(
 ) -> Iterator[StacCatalogFactory]:
     """``factory(specs, name=None) -> LoopbackCatalog`` with fresh URLs; its rustac servers stop after the test."""
     factory = StacCatalogFactory(range_server, stac_tiles_dir, label=request.node.name)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def small_stac_catalog_factory(
+    range_server: RangeHTTPServer, data_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[StacCatalogFactory]:
+    """Like ``stac_catalog_factory``, cut from ``tests/data/s2_tiles`` (64 px patches) as 60 px (600 m) scenes."""
+    factory = StacCatalogFactory(range_server, data_dir / "s2_tiles", label=request.node.name, crop_px=SMALL_CROP_PX)
     try:
         yield factory
     finally:

@@ -10,7 +10,8 @@ For every :class:`ItemSpec` one STAC item is written, laid out like Microsoft Pl
 (modelled on ``tests/data/stac/pc_item_S2B_MSIL2A_20220612T182919_R027_T24XWR_20220613T123251.json`` and
 ``pc_collection_sentinel-2-l2a.json``; STAC 1.0.0 with eo v1.0.0, sat v1.0.0 and projection v1.0.0, ``proj:epsg``):
 
-* the tile is cropped to its top-left 252 x 252 px (2520 m x 2520 m; divisible by 2 and 6) and every band is written as
+* the tile is cropped to its top-left 252 x 252 px (2520 m x 2520 m; divisible by 2 and 6; ``build_catalog(crop_px=60)``
+  crops 60 px instead, which the 64 px patches of ``tests/data/s2_tiles/`` hold) and every band is written as
   its own Cloud-Optimized GeoTIFF at the band's native resolution, in the tile's UTM CRS, with the same top-left corner:
   10 m bands ``B02 B03 B04 B08`` -> 252 x 252 (unchanged pixels); 20 m bands ``B05 B06 B07 B8A B11 B12`` -> 126 x 126
   (mean of 2 x 2 blocks); 60 m bands ``B01 B09`` -> 42 x 42 (mean of 6 x 6 blocks), uint16, rounded half to even; a
@@ -44,14 +45,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import rasterio
 from affine import Affine
-from pyproj import Transformer
-from rasterio.errors import RasterioIOError
+
+from tests.support.cog_files import BrokenMode, block_mean, break_file, densified_ring, to_wgs84, write_cog
 
 COLLECTION_ID = "sentinel-2-l2a"
 SOURCE_BAND_ORDER = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
@@ -110,8 +111,6 @@ _BAND_META: dict[str, tuple[str, str | None, str, float, float]] = {
     "B12": ("Band 12 - SWIR (2.2)", "swir22", "Band 12 - SWIR (2.2)", 2.19, 0.242),
 }
 
-BrokenMode = Literal["garbage", "truncated", "missing"]
-
 
 def default_s2_tiles_dir() -> Path:
     """``<repo>/tests/data/s2_stac_tiles``: the top-left 252 px of the patches of :data:`DEFAULT_SPECS`."""
@@ -158,16 +157,19 @@ def read_tile_index(tiles_dir: Path) -> dict[str, TileInfo]:
 
 
 @lru_cache(maxsize=32)
-def _read_crop(path: Path) -> np.ndarray:
+def _read_crop(path: Path, crop_px: int) -> np.ndarray:
     with rasterio.open(path) as src:
-        data = src.read(window=((0, CROP_PX), (0, CROP_PX)))
+        if min(src.height, src.width) < crop_px:
+            raise ValueError(f"{path.name} has {src.height} x {src.width} px, fewer than the crop's {crop_px}")
+        data = src.read(window=((0, crop_px), (0, crop_px)))
     data.setflags(write=False)
     return data
 
 
-def read_source_crop(tile: TileInfo) -> np.ndarray:
-    """Top-left 252 x 252 px of the patch as ``(12, 252, 252) uint16`` in ``SOURCE_BAND_ORDER`` (read-only, cached)."""
-    return _read_crop(tile.path)
+def read_source_crop(tile: TileInfo, crop_px: int = CROP_PX) -> np.ndarray:
+    """Top-left ``crop_px`` px of the patch as ``(12, crop_px, crop_px) uint16`` in ``SOURCE_BAND_ORDER`` (read-only,
+    cached)."""
+    return _read_crop(tile.path, crop_px)
 
 
 def _tile_name(tile: str) -> str:
@@ -183,8 +185,8 @@ def _tile_name(tile: str) -> str:
 class ItemSpec:
     """What to write for one item.
 
-    Column counts are in 10 m source columns from the left edge of the 252 px window; in the coarser bands every pixel
-    whose footprint touches an affected column is affected (``ceil(n / factor)`` columns).
+    Column counts are in 10 m source columns from the left edge of the crop window (252 px by default); in the coarser
+    bands every pixel whose footprint touches an affected column is affected (``ceil(n / factor)`` columns).
 
     * ``tile``: patch name, ``"patch_445"`` (``.tif`` optional).
     * ``datetime``: acquisition time, RFC 3339 UTC (``"2022-06-12T18:29:19.024000Z"``); ``None`` = deterministic
@@ -234,7 +236,8 @@ class BuiltItem:
 
     ``arrays[key]`` is the 2-D array exactly as written to the asset's COG (native resolution; for a broken band the
     values the file *would* have held); ``transforms[key]`` its affine transform in the tile's UTM CRS (metres);
-    ``source`` the unmodified ``(12, 252, 252)`` crop in ``SOURCE_BAND_ORDER``; ``transform`` the 10 m transform.
+    ``source`` the unmodified ``(12, crop, crop)`` crop in ``SOURCE_BAND_ORDER`` (252 px unless ``build_catalog`` got
+    another ``crop_px``); ``transform`` the 10 m transform.
     """
 
     spec: ItemSpec
@@ -255,21 +258,26 @@ class BuiltItem:
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
-        """``(left, bottom, right, top)`` of the 2520 m window in UTM metres."""
+        """``(left, bottom, right, top)`` of the crop window (2520 m by default) in UTM metres."""
         left, top = self.transform.c, self.transform.f
-        size = CROP_PX * SOURCE_GSD
+        size = self.crop_px * SOURCE_GSD
         return left, top - size, left + size, top
 
     def pixel_lonlat(self, row: float, col: float) -> tuple[float, float]:
         """``(lon, lat)`` in degrees of the centre of 10 m pixel ``(row, col)`` (fractional indices allowed)."""
         x, y = self.transform @ (col + 0.5, row + 0.5)
-        lon, lat = _to_wgs84(self.epsg).transform(x, y)
+        lon, lat = to_wgs84(self.epsg).transform(x, y)
         return float(lon), float(lat)
 
     @property
     def center_lonlat(self) -> tuple[float, float]:
         """``(lon, lat)`` in degrees of the window centre."""
-        return self.pixel_lonlat(CROP_PX / 2 - 0.5, CROP_PX / 2 - 0.5)
+        return self.pixel_lonlat(self.crop_px / 2 - 0.5, self.crop_px / 2 - 0.5)
+
+    @property
+    def crop_px(self) -> int:
+        """10 m pixels per side of the crop window."""
+        return int(self.source.shape[-1])
 
 
 @dataclass
@@ -302,11 +310,6 @@ class Catalog:
 # --------------------------------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _to_wgs84(epsg: int) -> Transformer:
-    return Transformer.from_crs(epsg, 4326, always_xy=True)
 
 
 def _crc(text: str) -> int:
@@ -371,91 +374,11 @@ def solar_angles(lon: float, lat: float, when: datetime) -> tuple[float, float]:
     return zenith, (azimuth + 180.0) % 360.0
 
 
-def _block_mean(a: np.ndarray, factor: int) -> np.ndarray:
-    """Mean of ``factor x factor`` blocks of a 2-D uint16 array -> uint16 (rounded; non-empty blocks stay >= 1)."""
-    h, w = a.shape
-    blocks = a.reshape(h // factor, factor, w // factor, factor)
-    out = np.rint(blocks.mean(axis=(1, 3))).astype(np.uint16)
-    out[(out == 0) & (blocks.max(axis=(1, 3)) > 0)] = 1
-    return out
-
-
-def densified_ring(epsg: int, bounds: tuple[float, float, float, float], per_side: int = 8) -> list[list[float]]:
-    """The UTM box ``bounds`` (left, bottom, right, top; metres of ``epsg``) as a closed lon/lat ring, densified."""
-    left, bottom, right, top = bounds
-    t = np.linspace(0.0, 1.0, per_side, endpoint=False)
-    xs = np.concatenate(
-        [left + (right - left) * t, np.full_like(t, right), right - (right - left) * t, np.full_like(t, left)]
-    )
-    ys = np.concatenate(
-        [np.full_like(t, bottom), bottom + (top - bottom) * t, np.full_like(t, top), top - (top - bottom) * t]
-    )
-    lon, lat = _to_wgs84(epsg).transform(xs, ys)
-    ring = [[round(float(x), 8), round(float(y), 8)] for x, y in zip(lon, lat, strict=True)]
-    ring.append(ring[0])
-    return ring
-
-
-def _cog_data_start(path: Path) -> int:
-    """Smallest tile-data offset over all levels = end of the TIFF header + IFDs (COG layout puts IFDs first)."""
-    offsets: list[int] = []
-    level: int | None = None
-    while True:
-        kwargs = {} if level is None else {"overview_level": level}
-        try:
-            src = rasterio.open(path, **kwargs)
-        except RasterioIOError:
-            break
-        with src:
-            bh, bw = src.block_shapes[0]
-            for by in range(math.ceil(src.height / bh)):
-                for bx in range(math.ceil(src.width / bw)):
-                    value = src.get_tag_item(f"BLOCK_OFFSET_{bx}_{by}", "TIFF", bidx=1)
-                    if value:
-                        offsets.append(int(value))
-        level = 0 if level is None else level + 1
-    if not offsets:
-        raise RuntimeError(f"no tile offsets found in {path}")
-    return min(offsets)
-
-
-def _break_file(path: Path, mode: BrokenMode, seed: int) -> None:
-    if mode == "missing":
-        path.unlink()
-        return
-    start = _cog_data_start(path)
-    raw = path.read_bytes()
-    if mode == "truncated":
-        path.write_bytes(raw[:start])
-        return
-    garbage = np.random.default_rng(seed).integers(0, 256, len(raw) - start, dtype=np.uint8).tobytes()
-    path.write_bytes(raw[:start] + garbage)
-
-
-def write_cog(path: Path, array: np.ndarray, epsg: int, transform: Affine, blocksize: int, categorical: bool) -> None:
-    """One single-band DEFLATE COG with nodata 0 and overviews (nearest for ``categorical`` data)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile = {
-        "driver": "COG",
-        "width": array.shape[1],
-        "height": array.shape[0],
-        "count": 1,
-        "dtype": array.dtype.name,
-        "crs": f"EPSG:{epsg}",
-        "transform": transform,
-        "nodata": 0,
-        "compress": "DEFLATE",
-        "predictor": 2,
-        "blocksize": blocksize,
-        "overview_resampling": "nearest" if categorical else "average",
-    }
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(array, 1)
-
-
-def _asset(key: str, href: str, epsg_bounds: tuple[float, float, float, float], gsd: int) -> dict[str, Any]:
+def _asset(
+    key: str, href: str, epsg_bounds: tuple[float, float, float, float], gsd: int, crop_px: int = CROP_PX
+) -> dict[str, Any]:
     left, bottom, right, top = epsg_bounds
-    n = CROP_PX * int(SOURCE_GSD) // gsd
+    n = crop_px * int(SOURCE_GSD) // gsd
     asset: dict[str, Any] = {
         "href": href,
         "proj:bbox": [left, bottom, right, top],
@@ -484,7 +407,7 @@ def _asset(key: str, href: str, epsg_bounds: tuple[float, float, float, float], 
 
 
 def _build_item(
-    spec: ItemSpec, tile: TileInfo, out_dir: Path, base_url: str, blocksize: int
+    spec: ItemSpec, tile: TileInfo, out_dir: Path, base_url: str, blocksize: int, crop_px: int
 ) -> tuple[BuiltItem, dict[str, Any]]:
     acquired = _parse_datetime(spec.datetime) if spec.datetime else default_datetime(tile)
     h = _crc(f"{tile.name}/{_format_datetime(acquired)}")
@@ -501,10 +424,12 @@ def _build_item(
     baseline_tag = f"N{baseline}"
 
     transform = Affine(SOURCE_GSD, 0.0, tile.left, 0.0, -SOURCE_GSD, tile.top)
-    size = CROP_PX * SOURCE_GSD
+    size = crop_px * SOURCE_GSD
     bounds = (tile.left, tile.top - size, tile.left + size, tile.top)
 
-    source = read_source_crop(tile)
+    if max(spec.nodata_columns, spec.scl_cloud_columns) > crop_px:
+        raise ValueError(f"nodata_columns and scl_cloud_columns must be at most the crop's {crop_px} px")
+    source = read_source_crop(tile, crop_px)
     nodata_cols = spec.nodata_columns
     arrays: dict[str, np.ndarray] = {}
     for idx, key in enumerate(SOURCE_BAND_ORDER):
@@ -512,10 +437,10 @@ def _build_item(
         band[:, :nodata_cols] = 0
         factor = BAND_GSD[key] // int(SOURCE_GSD)
         if factor > 1:
-            band = _block_mean(band, factor)
+            band = block_mean(band, factor)
             band[:, : math.ceil(nodata_cols / factor)] = 0
         arrays[key] = band
-    n20 = CROP_PX // 2
+    n20 = crop_px // 2
     scl = np.full((n20, n20), SCL_VEGETATION, dtype=np.uint8)
     scl[:, : math.ceil(spec.scl_cloud_columns / 2)] = SCL_CLOUD_HIGH_PROBABILITY
     scl[:, : math.ceil(nodata_cols / 2)] = SCL_NO_DATA
@@ -523,7 +448,7 @@ def _build_item(
 
     valid = scl != SCL_NO_DATA
     cloud_pct = float(100.0 * np.count_nonzero(scl == SCL_CLOUD_HIGH_PROBABILITY) / max(1, np.count_nonzero(valid)))
-    nodata_pct = 100.0 * nodata_cols / CROP_PX
+    nodata_pct = 100.0 * nodata_cols / crop_px
 
     transforms: dict[str, Affine] = {}
     paths: dict[str, Path] = {}
@@ -536,11 +461,11 @@ def _build_item(
         path = out_dir / rel
         write_cog(path, arrays[key], tile.epsg, band_transform, blocksize, categorical=key == "SCL")
         if spec.broken_band == key:
-            _break_file(path, spec.broken_mode, seed=h)
+            break_file(path, spec.broken_mode, seed=h)
         transforms[key] = band_transform
         paths[key] = path
         hrefs[key] = f"{base_url}/{rel}"
-        assets[key] = _asset(key, hrefs[key], bounds, gsd)
+        assets[key] = _asset(key, hrefs[key], bounds, gsd, crop_px)
         for name, value in spec.asset_overrides.items():
             if value is None:
                 assets[key].pop(name, None)
@@ -672,14 +597,18 @@ def build_catalog(
     base_url: str,
     tiles_dir: str | Path | None = None,
     blocksize: int = BLOCKSIZE,
+    crop_px: int = CROP_PX,
 ) -> Catalog:
     """Write COGs, ``collection.json`` and ``items.json`` (FeatureCollection) for ``specs`` below ``out_dir``.
 
     ``base_url`` is the URL under which ``out_dir`` is served (no trailing slash needed); asset hrefs are
-    ``<base_url>/<item id>/...``. ``tiles_dir`` defaults to :func:`default_s2_tiles_dir`. Raises ``ValueError`` for
-    unknown tiles or duplicate item ids (give one of two same-tile specs an explicit ``datetime``).
+    ``<base_url>/<item id>/...``. ``tiles_dir`` defaults to :func:`default_s2_tiles_dir`; ``crop_px`` is the side of
+    the top-left window cut from each patch, in 10 m pixels (a multiple of 6, at most the patch's). Raises
+    ``ValueError`` for unknown tiles or duplicate item ids (give one of two same-tile specs an explicit ``datetime``).
     """
     t0 = time.perf_counter()
+    if crop_px <= 0 or crop_px % 6:
+        raise ValueError(f"crop_px must be a positive multiple of 6 (the 60 m bands), got {crop_px}")
     tiles_dir = Path(tiles_dir) if tiles_dir is not None else default_s2_tiles_dir()
     index = read_tile_index(tiles_dir.resolve())
     out_dir = Path(out_dir)
@@ -692,7 +621,7 @@ def build_catalog(
         name = _tile_name(spec.tile)
         if name not in index:
             raise ValueError(f"unknown tile {spec.tile!r}; known: {sorted(index)}")
-        b, item = _build_item(spec, index[name], out_dir, base_url, blocksize)
+        b, item = _build_item(spec, index[name], out_dir, base_url, blocksize, crop_px)
         if b.id in built:
             raise ValueError(f"duplicate item id {b.id}; give the specs distinct datetimes or processing times")
         built[b.id] = b

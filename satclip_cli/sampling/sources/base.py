@@ -85,8 +85,9 @@ class PixelSource(Protocol):
         """Dry-run lines: where patches are drawn (``Where: ...``), how pixels are found, the quality check."""
         ...
 
-    def preview(self, rng: np.random.Generator) -> str:
-        """Dry run: what the first draw with ``rng`` finds, without reading pixels (e.g. the point and its scenes)."""
+    def preview(self, rng: np.random.Generator, index: int = 0) -> str:
+        """Dry run: what the first draw of patch ``index`` with ``rng`` finds, without reading pixels (e.g. the
+        point and its scenes)."""
         ...
 
     def draw(self, index: int, rng: np.random.Generator) -> Draw | None:
@@ -107,13 +108,18 @@ class PixelSource(Protocol):
         ...
 
 
-def draw_point(area: SamplingArea, rng: np.random.Generator) -> Point:
-    """One area-uniform point of ``area`` drawn with ``rng``, as (lon, lat) floats in degrees."""
-    lon, lat = area.draw(rng, 1)[0]
+def draw_point(area: SamplingArea, rng: np.random.Generator, index: int) -> Point:
+    """One area-uniform point of ``area`` for patch ``index`` drawn with ``rng``, as (lon, lat) floats in degrees.
+
+    With ``per_polygon`` the point lies in the region feature ``index mod K``
+    (:meth:`~satclip_cli.geo.sphere_sampling.SamplingArea.feature_of`); otherwise anywhere in the area.
+    """
+    lon, lat = area.draw(rng, 1, feature=area.feature_of(index))[0]
     return float(lon), float(lat)
 
 
 def area_of(settings: SampleSettings) -> SamplingArea:
-    """The sampling area of the settings' ``bbox``, ``region`` and ``land_only`` (raises InputError)."""
+    """The sampling area of the settings' ``bbox``, ``region``, ``land_only`` and ``per_polygon`` (raises
+    InputError)."""
     region = Path(settings.region) if settings.region else None
-    return SamplingArea.from_options(settings.bbox, region, settings.land_only)
+    return SamplingArea.from_options(settings.bbox, region, settings.land_only, settings.per_polygon)

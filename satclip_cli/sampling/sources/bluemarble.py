@@ -214,8 +214,8 @@ class BlueMarbleSource:
             "windows past a pole are redrawn",
         ]
 
-    def preview(self, rng: np.random.Generator) -> str:
-        lon, lat = draw_point(self.area, rng)
+    def preview(self, rng: np.random.Generator, index: int = 0) -> str:
+        lon, lat = draw_point(self.area, rng, index)
         text = f"point ({lon:.5f}, {lat:.5f}): "
         window = self.mosaic.window_around(lon, lat)
         if window is None:
@@ -223,7 +223,7 @@ class BlueMarbleSource:
         return text + f"mosaic window at col {window.col_off} row {window.row_off}"
 
     def draw(self, index: int, rng: np.random.Generator) -> Draw | None:
-        point = draw_point(self.area, rng)
+        point = draw_point(self.area, rng, index)
         window = self.mosaic.window_around(*point)
         if window is None:
             self.context.count("outside_item")

@@ -76,7 +76,7 @@ class SceneListSource(Sentinel2SceneSource):
     def describe(self) -> list[str]:
         return [f"Where: random windows of {len(self.scenes):,} scenes listed in {self.settings.items}", self.quality()]
 
-    def preview(self, rng: np.random.Generator) -> str:
+    def preview(self, rng: np.random.Generator, index: int = 0) -> str:
         window = self._random_window(rng)
         lon, lat = window.centre_lonlat()
         return (

@@ -262,8 +262,8 @@ class StacSource(Sentinel2SceneSource):
             self.quality(),
         ]
 
-    def preview(self, rng: np.random.Generator) -> str:
-        lon, lat = draw_point(self.area, rng)
+    def preview(self, rng: np.random.Generator, index: int = 0) -> str:
+        lon, lat = draw_point(self.area, rng, index)
         items = self.searcher.items_at(lon, lat, rng)
         text = f"point ({lon:.5f}, {lat:.5f}): {len(items)} matching scenes"
         if items:
@@ -271,7 +271,7 @@ class StacSource(Sentinel2SceneSource):
         return text
 
     def draw(self, index: int, rng: np.random.Generator) -> Draw | None:
-        point = draw_point(self.area, rng)
+        point = draw_point(self.area, rng, index)
 
         def bad_item(item: dict[str, Any], error: SatclipError) -> None:
             self.context.count("bad_items")
