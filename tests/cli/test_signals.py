@@ -157,3 +157,62 @@ def test_sigterm_during_training_exits_143_and_leaves_no_loader_workers(dataset_
     assert stderr.strip().splitlines()[-1] == "Terminated."
     _, alive = psutil.wait_procs(children, timeout=10)
     assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_sigkilled_training_keeps_a_loadable_last_checkpoint_and_resumes(dataset_dir, tiny_training, tmp_path):
+    """Checkpoints are written to a temporary file and renamed: a SIGKILL at any moment leaves the previous
+    ``last.ckpt`` whole, the loader workers end with the trainer, and ``--resume`` goes on from it."""
+    import psutil
+    import yaml
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({**tiny_training, "batch_size": 4, "max_epochs": 10_000, "num_workers": 2}))
+    run_dir = tmp_path / "run"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    command = _satclip("train", "--config", config, "--data", dataset_dir, "--out", run_dir, "--gpus", "0", "-q")
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and run.poll() is None and not last.exists():
+            time.sleep(0.05)
+        first = last.stat().st_mtime_ns if last.exists() else None
+        while time.monotonic() < deadline and run.poll() is None and last.stat().st_mtime_ns == first:
+            time.sleep(0.01)  # the second checkpoint is in place: the next save is moments away
+        assert run.poll() is None, "training ended before it could be killed"
+        children = psutil.Process(run.pid).children(recursive=True)
+        time.sleep(0.2)
+        run.kill()
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    _, alive = psutil.wait_procs(children, timeout=15)
+    assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+    epoch = torch.load(last, weights_only=True)["epoch"]  # whole, not truncated
+
+    resumed = subprocess.run(
+        _satclip("train", "--config", config, "--data", dataset_dir, "--out", run_dir, "--gpus", "0", "-q",
+                 "--resume", "--max-epochs", epoch + 2, "--num-workers", 0),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert torch.load(last, weights_only=True)["epoch"] == epoch + 1
+    assert not [p.name for p in last.parent.iterdir() if p.name.startswith(".")]  # the killed save's temporary is gone
+
+
+def test_a_sigkilled_probe_leaves_nothing_after_the_next_run(tmp_path):
+    out = tmp_path / "probe"
+    args = ["probe", "--task", "checkerboard", "--baselines", "coords,sh10", "--n-points", "3000", "--seeds", "3"]
+    run = subprocess.Popen(_satclip(*args, "-o", out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None and not out.exists():
+        time.sleep(0.02)
+    time.sleep(1.0)
+    assert run.poll() is None, "the probe ended before it could be killed"
+    run.kill()
+    run.wait()
+    again = subprocess.run(_satclip(*args, "-o", out, "-q"), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert {p.name for p in out.iterdir()} >= {"results.json", "results.csv"}
+    assert not [p for p in out.rglob(".*")]
