@@ -6,7 +6,9 @@ it. The few tests that need the full data are marked ``@pytest.mark.shared_data`
 ``shared_fixtures_dir``; they are skipped when ``../shared`` is missing.
 """
 
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -125,3 +127,12 @@ def tiny_training() -> dict:
         "embed_dim": 16,
         "precision": "32-true",
     }
+
+
+@pytest.fixture
+def live_pid() -> Iterator[int]:
+    """The pid of another process, running during the test: a live writer whose temporaries must survive."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield process.pid
+    process.kill()
+    process.wait()

@@ -64,16 +64,7 @@ def _expected(checkpoint: Path, lonlat: np.ndarray) -> np.ndarray:
         return load_location_encoder(checkpoint).double()(torch.as_tensor(np.array(lonlat, dtype=np.float64))).numpy()
 
 
-@pytest.fixture
-def live_writer():
-    """A running process (not this one): its temporaries must survive another run's clean-up."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    yield process.pid
-    process.kill()
-    process.wait()
-
-
-def test_sigkilled_vector_and_raster_embeds_leave_nothing_after_the_next_run(tmp_path, checkpoint, live_writer):
+def test_sigkilled_vector_and_raster_embeds_leave_nothing_after_the_next_run(tmp_path, checkpoint, live_pid):
     import geopandas as gpd
     import rasterio
 
@@ -94,7 +85,7 @@ def test_sigkilled_vector_and_raster_embeds_leave_nothing_after_the_next_run(tmp
         assert run.returncode == -signal.SIGKILL and not output.exists()
         left = _temporaries(output)
         assert left and all(f".{run.pid}@{host}." in p.name for p in left)  # the debris SIGKILL leaves
-        live = tmp_path / f".{output.name}.{live_writer}@{host}.abcd1234.partial{output.suffix}"
+        live = tmp_path / f".{output.name}.{live_pid}@{host}.abcd1234.partial{output.suffix}"
         live.write_bytes(b"another run is writing this")
         again = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert again.returncode == 0, again.stderr

@@ -29,15 +29,6 @@ def dead_pid() -> int:
     return int(done.stdout)
 
 
-@pytest.fixture
-def live_pid():
-    """The pid of a process running during the test (not this one)."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    yield process.pid
-    process.kill()
-    process.wait()
-
-
 def test_temporaries_carry_the_writers_pid_and_host(tmp_path):
     target = tmp_path / "out.parquet"
     file, folder = temporary_file_beside(target), temporary_dir_beside(target)
