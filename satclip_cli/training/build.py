@@ -40,6 +40,27 @@ def location_encoder_config(config: TrainConfig) -> LocationEncoderConfig:
     )
 
 
+def check_bands(config: TrainConfig, bands: int) -> None:
+    """Refuse a dataset of ``bands`` channels the configured vision encoder cannot take (InputError)."""
+    if vision_encoder_spec(config.vision).in_channels is not None and bands != 12:
+        raise InputError(
+            f"{config.vision} takes the 12 Sentinel-2 bands, this dataset has {bands}: "
+            f"use {setting('vision')} clip-vit or clip-resnet"
+        )
+
+
+def check_patches_fit(config: TrainConfig, bands: int, height: int, width: int) -> None:
+    """Refuse, before anything is written, patches of ``bands`` x ``height`` x ``width`` px that the configured
+    vision encoder cannot take, or that are smaller than its crops (InputError)."""
+    check_bands(config, bands)
+    crop = vision_encoder_spec(config.vision).resolve_input_size(config.image_size or 256)
+    if height < crop or width < crop:
+        raise InputError(
+            f"patches of {height} x {width} px are smaller than the crop size {crop} px; "
+            f"use a smaller {setting('image_size')}"
+        )
+
+
 def build_module(config: TrainConfig, bands: int = 12, pixel_scale: float = 10_000.0) -> SatCLIPLightningModule:
     """The :class:`SatCLIPLightningModule` for ``config`` (vision weights loaded, backbone frozen).
 
@@ -49,11 +70,7 @@ def build_module(config: TrainConfig, bands: int = 12, pixel_scale: float = 10_0
     from satclip_cli.training.lightning_module import SatCLIPLightningModule  # imports Lightning
 
     spec = vision_encoder_spec(config.vision)
-    if spec.in_channels is not None and bands != 12:
-        raise InputError(
-            f"{config.vision} takes the 12 Sentinel-2 bands, this dataset has {bands}: "
-            f"use {setting('vision')} clip-vit or clip-resnet"
-        )
+    check_bands(config, bands)
     in_channels = spec.in_channels or bands
     vision_kwargs = {
         "vision_layers": config.vision_layers,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from satclip_cli.errors import CheckpointError, InputError, SatclipError, one_line, setting
-from satclip_cli.training.build import build_module
+from satclip_cli.training.build import build_module, check_patches_fit
 from satclip_cli.training.config import TrainConfig
 from satclip_cli.training.feature_cache import feature_cache_dataset
 from satclip_cli.training.trainer import (
@@ -142,6 +142,8 @@ def _run(config: TrainConfig, *, progress: bool, notify: Callable[[str], None] |
     resume_from = check_out_dir(config)
     start = time.perf_counter()
     patches = S2PatchDataset(config.data)  # checks the dataset before any model or weights are loaded
+    if patches.patch_shape is not None:
+        check_patches_fit(config, *patches.patch_shape)  # before the run folder and its loggers are made
     make_output_folder(config.out, "run folder")
     pl.seed_everything(config.seed, workers=True, verbose=False)
     bands, dtype = patches.patch_shape[0], patches.pixel_dtype

@@ -227,3 +227,14 @@ def test_the_cards_lines_run_as_written(make_s2_dataset, tiny_yaml, tmp_path, mo
     assert result.exit_code == 0, result.output
     assert (tmp_path / "satclip-run" / "checkpoints" / "last.ckpt").is_file()
     assert yaml.safe_load((tmp_path / "satclip-run" / "config.yaml").read_text())["data"] == "s2-100k"
+
+
+def test_patches_smaller_than_the_crop_are_refused_before_the_run_folder_is_made(dataset_dir, tiny_yaml, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "--config", str(tiny_yaml), "--data", str(dataset_dir), "--out", str(run), "--image-size", "128"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: patches of 64 x 64 px are smaller than the crop size 128 px; use a smaller --image-size"
+    )
+    assert not run.exists()  # no run folder, no logger folders
