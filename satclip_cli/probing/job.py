@@ -3,10 +3,12 @@
 For each task, every encoder embeds the task's points once; then for each split and seed (and each fold of
 a K-fold split: ``spatial-block``, or ``random`` with ``folds``) the probes are fitted on the training part
 (hyper-parameters chosen on the validation part, which comes from the training folds only) and scored on
-the test part. A seed's value of a metric is the mean over its folds; rows give mean and std over seeds
-and a bootstrap 95 % interval (:mod:`~satclip_cli.probing.bootstrap`) over the test points of every seed
-and fold. Rows are written to ``results.json``/``results.csv``, with a PNG map per task (and the fold
-layout of the spatial blocks, ``maps/<task>_blocks.png``) in the report folder.
+the test part. A seed's value of a metric is the mean over its folds, except ``r2``, which is the pooled
+out-of-fold R² of all its folds (:func:`~satclip_cli.probing.metrics.pooled_r2`: a fold of few points with
+little variance cannot dominate it); rows give mean and std over seeds and a bootstrap 95 % interval
+(:mod:`~satclip_cli.probing.bootstrap`) over the test points of every seed and fold. Rows are written to
+``results.json``/``results.csv``, with a PNG map per task (and the fold layout of the spatial blocks,
+``maps/<task>_blocks.png``) in the report folder.
 """
 
 from __future__ import annotations
@@ -121,15 +123,18 @@ def _run_task(
     advance: Callable[[int], None],
 ) -> TaskOutcome:
     from satclip_cli.probing.bootstrap import ScoredGroup, bootstrap_intervals
-    from satclip_cli.probing.metrics import classification_metrics, regression_metrics
+    from satclip_cli.probing.metrics import classification_metrics, pooled_r2, regression_metrics
     from satclip_cli.probing.probes import fit_predict
 
     outcome = TaskOutcome(task=name, warnings=list(data.warnings()))
     classification = data.type == "classification"
     if "spatial-block" in config.splits:  # blocks that do not fit the data fail before anything is embedded
-        from satclip_cli.probing.splits import spatial_block_kfold
+        from satclip_cli.probing.splits import spatial_block_kfold, uneven_folds_warning
 
-        spatial_block_kfold(data.lonlat, config.n_folds, config.block_size_km, seed=0)
+        kfold = spatial_block_kfold(data.lonlat, config.n_folds, config.block_size_km, seed=0)
+        uneven = uneven_folds_warning(kfold, config.block_size_km)
+        if uneven:
+            outcome.warnings.append(uneven)
     features = {encoder.name: encoder.encode(data.lonlat) for encoder in encoders}
     test_features = (
         {encoder.name: encoder.encode(data.test_lonlat) for encoder in encoders} if data.has_test_set else {}
@@ -154,6 +159,7 @@ def _run_task(
             if split_name == "spatial-block" and seed == 0:
                 blocks_fold = fold_of_point
             fold_scores: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+            fold_predictions: dict[tuple[str, str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
             for split in splits:
                 y = data.target
                 y_train, y_val = y[split.train], y[split.val]
@@ -172,8 +178,10 @@ def _run_task(
                             scores = regression_metrics(y_test, result.predictions, y_train)
                         key = (encoder.name, probe, split.name)
                         fold_scores.setdefault(key, []).append(scores)
+                        fold_predictions.setdefault(key, []).append((y_test, result.predictions))
                         train_std = float(np.std(np.asarray(y_train, dtype=np.float64)))
-                        groups.setdefault(key, []).append(ScoredGroup(y_test, result.predictions, train_std))
+                        pool = seed if n_folds is not None else None
+                        groups.setdefault(key, []).append(ScoredGroup(y_test, result.predictions, train_std, pool))
                         row = rows.setdefault(
                             key,
                             ResultRow(name, encoder.name, probe, split.name, len(split.train), 0, folds=n_folds),
@@ -185,6 +193,9 @@ def _run_task(
             for key, per_fold in fold_scores.items():
                 for metric in per_fold[0]:
                     rows[key].values.setdefault(metric, []).append(float(np.mean([s[metric] for s in per_fold])))
+                if n_folds is not None and not classification:
+                    truths, predictions = zip(*fold_predictions[key], strict=True)
+                    rows[key].values["r2"][-1] = pooled_r2(list(truths), list(predictions))
         warning = dropped.warning(split_name, n_folds, config.seeds)
         if warning:
             outcome.warnings.append(warning)

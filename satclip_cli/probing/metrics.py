@@ -2,6 +2,8 @@
 
 * ``r2``: coefficient of determination on the test part, ``1 - SS_res / SS_tot`` with the test mean (as
   sklearn's ``r2_score``; a constant test target gives 1.0 for a perfect prediction, else 0.0).
+  Under K-fold cross-validation a seed's ``r2`` is :func:`pooled_r2`: one R² over the predictions of all
+  folds pooled (each point predicted by the fold model that did not see it), about the mean of all points.
 * ``mse``: mean squared error of the target standardised with the *training* mean and standard deviation
   (population std, ``ddof=0``), as the SatCLIP paper reports it; equal to ``MSE / std_train**2``.
 * ``mae``: mean absolute error in the target's original units.
@@ -44,6 +46,17 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarr
         "mse": mse / train_std**2 if train_std > 0 else mse,
         "mae": float(np.mean(np.abs(residual))),
     }
+
+
+def pooled_r2(truths: list[np.ndarray], predictions: list[np.ndarray]) -> float:
+    """R² of the out-of-fold predictions of all folds pooled: ``1 - sum SS_res / SS_tot`` about the pooled mean.
+
+    ``truths``, ``predictions``: one float [n_k] array per fold. Unlike the mean of per-fold R² (each with
+    its fold's own test mean), a fold of few points whose targets barely vary cannot dominate it: every
+    residual is weighed against the variance of the whole data set (as sklearn's ``r2_score`` of
+    ``cross_val_predict``).
+    """
+    return regression_metrics(np.concatenate(truths), np.concatenate(predictions), np.zeros(1))["r2"]
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

@@ -27,7 +27,8 @@ METRIC_ORDER = ("r2", "mse", "mae", "accuracy", "macro_f1")
 class ResultRow:
     """Metrics of one encoder with one probe on one task and split, over ``seeds`` repetitions.
 
-    ``values[metric]`` holds one value per seed (the mean over the folds of a K-fold split); ``ci95[metric]``
+    ``values[metric]`` holds one value per seed (the mean over the folds of a K-fold split; ``r2``: the R² of
+    all folds' predictions pooled); ``ci95[metric]``
     the bootstrap 95 % interval ``(low, high)`` (empty without bootstrap); ``folds`` K of a K-fold split,
     else None; ``n_train`` the training size of the first split (fold); ``n_test`` the points scored in
     the first seed (all folds).

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from satclip_cli.probing.bootstrap import ScoredGroup, bootstrap_intervals
-from satclip_cli.probing.metrics import classification_metrics, regression_metrics
+from satclip_cli.probing.metrics import classification_metrics, pooled_r2, regression_metrics
 
 
 def test_regression_interval_brackets_the_score_and_shrinks_with_more_points() -> None:
@@ -26,6 +26,27 @@ def test_regression_interval_brackets_the_score_and_shrinks_with_more_points() -
         assert high - low < ci_small[metric][1] - ci_small[metric][0]
     # predicting y + N(0, 0.5^2) leaves 1/4 of the variance: r2 = 0.75, pinned to about +-0.015 by 5000 points
     assert 0.72 < ci_large["r2"][0] < 0.75 < ci_large["r2"][1] < 0.78
+
+
+def test_pooled_folds_get_an_interval_of_the_pooled_r2_and_other_metrics_are_unchanged() -> None:
+    rng = np.random.default_rng(5)
+    big_truth = rng.normal(0.0, 10.0, 2000)
+    big = (big_truth, big_truth + rng.normal(0.0, 5.0, 2000))
+    tiny = (np.array([3.0, 3.01, 3.02]), np.array([4.0, 2.0, 3.5]))  # a flat fold of 3 points, badly predicted
+    separate = [ScoredGroup(*big), ScoredGroup(*tiny)]
+    pooled = [ScoredGroup(*big, pool=0), ScoredGroup(*tiny, pool=0)]
+    ci_separate = bootstrap_intervals(separate, classification=False, n_boot=400, seed=1)
+    ci_pooled = bootstrap_intervals(pooled, classification=False, n_boot=400, seed=1)
+    assert ci_separate["r2"][0] < -100  # the mean of per-fold R² is absurd
+    score = pooled_r2([big[0], tiny[0]], [big[1], tiny[1]])
+    low, high = ci_pooled["r2"]
+    assert 0.7 < low < score < high < 0.8
+    assert ci_pooled["mse"] == ci_separate["mse"] and ci_pooled["mae"] == ci_separate["mae"]
+    # two pools (two seeds): the interval is of the mean of the two pooled R²
+    other = [ScoredGroup(*big, pool=1), ScoredGroup(big[0][:3], big[0][:3], pool=1)]  # a perfect small fold
+    both = bootstrap_intervals(pooled + other, classification=False, n_boot=400, seed=1)
+    second = pooled_r2([big[0], big[0][:3]], [big[1], big[0][:3]])
+    assert both["r2"][0] < (score + second) / 2 < both["r2"][1] and both["r2"][1] - both["r2"][0] < 0.05
 
 
 def test_classification_interval_and_pooling_over_groups() -> None:

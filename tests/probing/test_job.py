@@ -122,3 +122,46 @@ def test_spatial_blocks_score_sh10_below_random_folds_on_dense_classes(tmp_path:
     rows = {row.split: row for row in run(config).rows}
     assert rows["spatial-block"].mean("accuracy") < rows["random"].mean("accuracy") - 0.01
     assert rows["spatial-block"].ci95["accuracy"][1] < rows["random"].ci95["accuracy"][0]
+
+
+def test_spatial_block_r2_is_pooled_over_folds_and_uneven_folds_are_warned(tmp_path: Path) -> None:
+    """California's case in small: 7 clusters, one 500 km block each, 5 of them of 3 points with an almost flat
+    target. A fold holding only such a block has a hugely negative R² of its own (its test variance is tiny), so
+    the mean over folds would be absurd; the row's r2 is one R² over all folds' out-of-fold predictions."""
+    import numpy as np
+
+    from satclip_cli.probing.metrics import pooled_r2, regression_metrics
+    from satclip_cli.probing.probes import fit_predict
+    from satclip_cli.probing.splits import spatial_block_kfold
+
+    rng = np.random.default_rng(2)
+    sizes = [300, 300, 3, 3, 3, 3, 3]
+    lonlat = np.concatenate(
+        [np.c_[10.0 * i + rng.uniform(0, 0.5, n), rng.uniform(0, 0.5, n)] for i, n in enumerate(sizes)]
+    )
+    value = 0.1 * lonlat[:, 0] + 0.3 * np.sin(lonlat[:, 0] / 7.0) + 0.01 * rng.normal(size=len(lonlat))
+    pd.DataFrame({"lon": lonlat[:, 0], "lat": lonlat[:, 1], "value": value}).to_csv(tmp_path / "few.csv", index=False)
+    config = ProbeConfig(
+        data=tmp_path / "few.csv", target="value", task_type="regression", baselines=("coords",),
+        splits=("spatial-block",), folds=5, block_size_km=500.0, seeds=1, bootstrap=300, out=tmp_path / "out",
+        maps=False,
+    )  # fmt: skip
+    summary = run(config)
+    (row,) = summary.rows
+    # the same folds and probes by hand: per-fold R² and the pooled R² of their predictions
+    truths, predictions, per_fold = [], [], []
+    X = lonlat.astype(np.float32)  # the coords baseline's features
+    for split in spatial_block_kfold(lonlat, 5, 500.0, seed=0).splits:
+        result = fit_predict(
+            "linear", "regression", X[split.train], value[split.train], X[split.val], value[split.val], X[split.test]
+        )
+        truths.append(value[split.test])
+        predictions.append(result.predictions)
+        per_fold.append(regression_metrics(value[split.test], result.predictions, value[split.train])["r2"])
+    assert np.mean(per_fold) < -10  # what the row used to report
+    assert row.mean("r2") == pytest.approx(pooled_r2(truths, predictions), rel=1e-9)
+    assert row.mean("r2") > 0.5
+    low, high = row.ci95["r2"]
+    assert low <= row.mean("r2") <= high and low > 0.0
+    (warning,) = [w for w in summary.outcomes[0].warnings if "uneven" in w]
+    assert "only 7 blocks of 500 km" in warning and "r2 is pooled over folds" in warning and "⟦" not in warning

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, mean_squared_error, r2_score
 
 from satclip_cli.errors import InputError
-from satclip_cli.probing.metrics import classification_metrics, regression_metrics
+from satclip_cli.probing.metrics import classification_metrics, pooled_r2, regression_metrics
 
 
 def test_regression_metrics_match_sklearn() -> None:
@@ -29,6 +29,18 @@ def test_regression_metrics_edge_cases() -> None:
     assert regression_metrics([1.0, 3.0], [1.0, 2.0], [5.0, 5.0])["mse"] == 0.5  # constant train: raw MSE
     with pytest.raises(InputError, match="empty test part"):
         regression_metrics([], [], [1.0, 2.0])
+
+
+def test_pooled_r2_is_one_r2_over_all_folds_so_a_tiny_flat_fold_cannot_dominate() -> None:
+    rng = np.random.default_rng(4)
+    big_truth = rng.normal(0.0, 10.0, 1000)
+    big_pred = big_truth + rng.normal(0.0, 5.0, 1000)  # R² about 0.75
+    tiny_truth, tiny_pred = np.array([3.0, 3.01]), np.array([4.0, 2.0])  # 2 points, almost no variance
+    per_fold = [r2_score(big_truth, big_pred), r2_score(tiny_truth, tiny_pred)]
+    assert np.mean(per_fold) < -1000  # the mean of per-fold R² explodes on the tiny fold
+    pooled = pooled_r2([big_truth, tiny_truth], [big_pred, tiny_pred])
+    expected = r2_score(np.r_[big_truth, tiny_truth], np.r_[big_pred, tiny_pred])
+    assert pooled == pytest.approx(expected, rel=1e-12) and 0.7 < pooled < 0.8
 
 
 def test_classification_metrics_match_sklearn_over_the_classes_in_y_true() -> None:

@@ -9,7 +9,15 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
 from satclip_cli.errors import InputError
 from satclip_cli.probing.metrics import classification_metrics, regression_metrics
-from satclip_cli.probing.probes import RIDGE_ALPHAS, Standardizer, _mlp_probe, fit_predict, ridge_cv
+from satclip_cli.probing.probes import (
+    LOGISTIC_TOL,
+    RIDGE_ALPHAS,
+    Standardizer,
+    _logistic_probe,
+    _mlp_probe,
+    fit_predict,
+    ridge_cv,
+)
 
 
 def correlated_regression(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -147,6 +155,26 @@ def test_logistic_probe_matches_sklearn_logistic_regression_at_the_chosen_c() ->
     probabilities = reference.predict_proba(scaler.transform(X_test))
     np.testing.assert_allclose(result.probabilities, probabilities, atol=2e-3)
     assert np.mean(result.predictions == reference.predict(scaler.transform(X_test))) > 0.98
+
+
+def test_logistic_path_at_the_default_tolerance_matches_a_tight_one_on_many_classes() -> None:
+    """The C path stops each fit at sklearn's default tol (1e-4 on the mean objective's gradient) on one thread;
+    a 100x tighter tolerance with 10x the iterations, on 2 threads, must choose the same C and predict the same."""
+    X, y = blobs(1500, 30, 40, 6.0, seed=12)  # 40 overlapping classes (accuracy 0.8, C 0.1): countries in small
+    X_train, y_train, X_val, y_val, X_test, y_test = three_parts(X, y)
+    scaler = Standardizer.fit(X_train)
+    Xtr, Xv, Xte = (scaler.transform(part, np.float32) for part in (X_train, X_val, X_test))
+    classes, codes = np.unique(y_train, return_inverse=True)
+    val_codes = np.searchsorted(classes, y_val)
+    assert np.array_equal(classes[val_codes], y_val)
+    default, C = _logistic_probe(Xtr, codes, Xv, val_codes, Xte, classes.size)
+    tight, C_tight = _logistic_probe(Xtr, codes, Xv, val_codes, Xte, classes.size, max_iter=2000, threads=2,
+                                     tol=LOGISTIC_TOL / 100)  # fmt: skip
+    assert C_tight == C
+    assert np.mean(default.argmax(axis=1) == tight.argmax(axis=1)) > 0.99
+    np.testing.assert_allclose(default, tight, atol=0.01)
+    accuracy = [np.mean(classes[p.argmax(axis=1)] == y_test) for p in (default, tight)]
+    assert abs(accuracy[0] - accuracy[1]) < 0.01 and 0.6 < accuracy[0] < 0.95
 
 
 def test_knn_classification_equals_sklearn_at_the_chosen_k() -> None:

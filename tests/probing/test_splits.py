@@ -12,6 +12,7 @@ from satclip_cli.probing.splits import (
     random_kfold,
     random_split,
     spatial_block_kfold,
+    uneven_folds_warning,
 )
 
 
@@ -186,3 +187,22 @@ def test_blocks_larger_than_the_data_or_too_few_folds_are_input_errors() -> None
         spatial_block_kfold(lonlat, 1, 10.0, seed=0)
     with pytest.raises(InputError, match="folds must be at least 2"):
         random_kfold(50, 1, seed=0)
+
+
+def test_uneven_spatial_folds_are_counted_in_a_warning() -> None:
+    rng = np.random.default_rng(3)
+    # seven clusters 10 degrees apart on the equator (one 500 km block each): two of 400 points, five of 3
+    sizes = [400, 400, 3, 3, 3, 3, 3]
+    lonlat = np.concatenate(
+        [np.c_[10.0 * i + rng.uniform(0, 0.5, n), rng.uniform(0, 0.5, n)] for i, n in enumerate(sizes)]
+    )
+    kfold = spatial_block_kfold(lonlat, 5, 500.0, seed=0)
+    warning = uneven_folds_warning(kfold, 500.0)
+    assert warning is not None and warning.startswith("spatial-block folds are uneven (seed 0): ")
+    assert "only 7 blocks of 500 km hold points, fewer than 2 per fold" in warning
+    small = np.sort(np.bincount(kfold.fold_of_point))[:3]  # 7 blocks dealt to 5 folds: 3 folds of small blocks only
+    assert "3 of 5 folds test fewer than half an even share of the 815 points" in warning
+    assert all(f"{size}" in warning for size in small) and "r2 is pooled over folds" in warning
+    # many blocks of about equal density: no warning
+    spread = np.c_[rng.uniform(-20, 50, 3000), rng.uniform(-35, 35, 3000)]
+    assert uneven_folds_warning(spatial_block_kfold(spread, 5, 500.0, seed=0), 500.0) is None
