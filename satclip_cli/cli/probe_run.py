@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from satclip_cli.cli.options import flag_name
+from satclip_cli.errors import render_settings
+
 if TYPE_CHECKING:
     from satclip_cli.probing.job import ProbeSummary
 
@@ -91,7 +94,7 @@ def run(
 
     def report_task(outcome: TaskOutcome) -> None:
         for warning in outcome.warnings:
-            err.print(f"Warning: {warning}", highlight=False)
+            err.print(f"Warning: {render_settings(warning, flag_name)}", highlight=False, markup=False, soft_wrap=True)
         if not quiet:
             console.print(task_table(outcome.rows, f"{outcome.task}"))
 

@@ -297,7 +297,7 @@ def uneven_folds_warning(kfold: KFold, block_size_km: float) -> str | None:
         return None
     return (
         f"spatial-block folds are uneven (seed 0): {'; '.join(problems)}: per-fold scores are unreliable, "
-        "r2 is pooled over folds; smaller blocks give more even folds"
+        f"r2 is pooled over folds; a smaller {setting('block_size_km')} gives more even folds"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -241,3 +242,20 @@ def test_a_custom_classification_task_under_spatial_blocks(tmp_path):
     assert (table["macro_f1_ci_high"] > table["macro_f1_ci_low"]).all()
     assert accuracy["sh10", "spatial-block"] > 0.8
     assert (out / "maps" / "zones.png").is_file() and (out / "maps" / "zones_blocks.png").is_file()
+
+
+def test_warnings_name_flags_and_keep_their_brackets(tmp_path):
+    """Seven clusters of 500 km blocks for five folds: the uneven-fold warning names ``--block-size`` (not the
+    setting) and rich prints its text as it is."""
+    rng = np.random.default_rng(3)
+    sizes = [400, 400, 3, 3, 3, 3, 3]
+    lonlat = np.concatenate(
+        [np.c_[10.0 * i + rng.uniform(0, 0.5, n), rng.uniform(0, 0.5, n)] for i, n in enumerate(sizes)]
+    )
+    points = pd.DataFrame({"lon": lonlat[:, 0], "lat": lonlat[:, 1], "y": lonlat[:, 0] + rng.normal(0, 1, len(lonlat))})
+    points.to_csv(tmp_path / "points.csv", index=False)
+    args = ["probe", "--data", str(tmp_path / "points.csv"), "--target", "y", "--split", "spatial-block"]
+    result = runner.invoke(app, [*args, "--baselines", "coords", "--seeds", "1", "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    warning = next(line for line in result.output.splitlines() if line.startswith("Warning: spatial-block folds"))
+    assert warning.endswith("a smaller --block-size gives more even folds") and "⟦" not in warning
