@@ -1,5 +1,7 @@
 """``satclip embed``: location embeddings for vector files, or rasters of embeddings."""
 
+import atexit
+import gc
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -10,6 +12,7 @@ import typer
 from satclip_cli.cli.error_handling import user_errors_exit
 from satclip_cli.cli.options import DEFAULT_MODEL, Device, ModelOption, Output, Overwrite, Quiet, flag_name
 from satclip_cli.errors import render_settings
+from satclip_cli.utils.startup import no_garbage_collection
 
 
 class PolygonMode(StrEnum):
@@ -139,8 +142,12 @@ def embed(
 
         satclip embed gbif.parquet -o gbif_emb.parquet --scheduler tcp://10.0.0.5:8786
     """
-    from satclip_cli.embedding.config import EmbedConfig
-    from satclip_cli.embedding.job import run
+    with no_garbage_collection():  # pandas, geopandas, pyarrow
+        from satclip_cli.embedding.config import EmbedConfig
+        from satclip_cli.embedding.job import run
+    # Freeze the long-lived objects at interpreter exit: its garbage collections then skip them (~0.2 s).
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
     config = EmbedConfig(
         model=model, output=output, input=input_path, sh_method=sh.value if sh else None, device=device,

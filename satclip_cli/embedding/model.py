@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from satclip_cli.utils.startup import no_garbage_collection
+
 if TYPE_CHECKING:
     from satclip_cli.embedding.config import EmbedConfig
     from satclip_cli.models.inference import EmbedFn
@@ -49,14 +51,19 @@ class EmbeddingModel:
     @classmethod
     def from_settings(cls, settings: ModelSettings) -> EmbeddingModel:
         """Load the model described by ``settings`` (see :data:`ModelSettings`); the device is chosen here."""
-        from satclip_cli.models.inference import make_embed_fn, select_device, select_dtype
-        from satclip_cli.models.registry import load_model
+        with no_garbage_collection():  # importing torch creates ~150k objects that live as long as the process
+            from satclip_cli.models.inference import make_embed_fn, select_device, select_dtype
+            from satclip_cli.models.registry import load_model
 
-        name, sh_method, device, dtype, batch_size = settings
-        torch_device = select_device(device)
-        torch_dtype = select_dtype(dtype, torch_device)
-        encoder = load_model(name, sh_method=sh_method)
-        embed_fn = make_embed_fn(encoder, torch_device, torch_dtype, batch_size)
+            name, sh_method, device, dtype, batch_size = settings
+            torch_device = select_device(device)
+            torch_dtype = select_dtype(dtype, torch_device)
+            encoder = load_model(name, sh_method=sh_method)
+        embed_fn = make_embed_fn(encoder, torch_device, torch_dtype, batch_size)  # checks, moves and casts
+        if torch_device.type == "cpu":
+            from satclip_cli.embedding.cpu_pipeline import threaded_cpu_embed_fn
+
+            embed_fn = threaded_cpu_embed_fn(encoder, torch_dtype, batch_size, encoder.embed_dim)
         model = encoder.config
         description = (
             f"{name} ({model.positional_encoding} L={model.legendre_polys} {model.sh_method}, "

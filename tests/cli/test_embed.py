@@ -120,6 +120,25 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path, checkpoint):
     assert len(pd.read_csv(out)) == 4
 
 
+def test_garbage_collection_is_left_as_found(tmp_path, checkpoint):
+    """Imports and the model load run without automatic collections; the caller's setting comes back after."""
+    import gc
+
+    csv = tmp_path / "cities.csv"
+    CITIES.to_csv(csv, index=False)
+    assert gc.isenabled()
+    assert _embed(csv, "-o", tmp_path / "a.npy", "--model", checkpoint, "-q").exit_code == 0
+    assert gc.isenabled()
+    _assert_one_line_error(_embed(csv, "-o", tmp_path / "b.npy", "--model", tmp_path / "missing.ckpt"), "missing")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert _embed(csv, "-o", tmp_path / "c.npy", "--model", checkpoint, "-q").exit_code == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_longitudes_outside_range_are_wrapped(tmp_path, checkpoint, reference_encoder):
     csv = tmp_path / "wrapped.csv"
     pd.DataFrame({"lon": [372.4964, -347.5036], "lat": [41.9028, 41.9028]}).to_csv(csv, index=False)

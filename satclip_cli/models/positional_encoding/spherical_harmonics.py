@@ -95,8 +95,10 @@ def _degree_blocks(
     Calls ``emit(first_row, values, factor, order)`` for each block of consecutive feature
     rows, whose values are ``values[order] * factor`` (``order=None``: all rows in order).
     Everything is features-major (``[rows, n]``), so every operation works on contiguous
-    rows of points. With a ``workspace`` (``[L(L+1)/2, n]``, no autograd) the Legendre
-    values are written in place there instead of allocated; the arithmetic is the same.
+    rows of points. With a ``workspace`` (``[3, L, n]``, no autograd) the Legendre values
+    of degree l are written in place into its slot ``l % 3`` instead of allocated (the
+    recursion only reads the two previous degrees, so three slots stay in cache); the
+    arithmetic is the same.
 
     The normalised associated Legendre functions ``P̄_l^m`` (no Condon–Shortley phase,
     ``P̄_0^0 = 1/sqrt(4π)``) follow the standard recursion: diagonal
@@ -123,7 +125,7 @@ def _degree_blocks(
     if workspace is None:
         previous = torch.full_like(x_row, 1.0 / math.sqrt(4.0 * math.pi))
     else:
-        previous = workspace[0:1].fill_(1.0 / math.sqrt(4.0 * math.pi))
+        previous = workspace[0, 0:1].fill_(1.0 / math.sqrt(4.0 * math.pi))
     emit(0, previous[0], m0_scale, None)
     for l in range(1, degree):
         r = l - 1  # rows m = 0..l-2 follow the three-term recursion
@@ -136,7 +138,7 @@ def _degree_blocks(
             parts.append(diagonal * (math.sqrt((2 * l + 1) / (2 * l)) * s_row))  # m = l
             current = torch.cat(parts)  # [l + 1, n], orders 0..l
         else:
-            current = workspace[l * (l + 1) // 2 : (l + 1) * (l + 2) // 2]
+            current = workspace[l % 3, : l + 1]
             if l >= 2:
                 bulk = torch.mul(previous[:r], x_row, out=current[:r])
                 bulk.addcmul_(previous2[:r], b_cols[l], value=-1.0).mul_(a_cols[l])
@@ -155,6 +157,7 @@ def spherical_harmonics(
     convention: str = "satclip",
     chunk_size: int = 4096,
     out: torch.Tensor | None = None,
+    features_major: bool = False,
 ) -> torch.Tensor:
     """Real spherical-harmonic features of all degrees ``l < degree``.
 
@@ -169,7 +172,12 @@ def spherical_harmonics(
         out: optional contiguous ``[N, L**2]`` tensor of the input's dtype and device to
             write into (no autograd). Streaming callers reuse one buffer this way; a fresh
             1 M x 1600 float64 result is 12.8 GB, and first-touching that much memory
-            costs more than computing it.
+            costs more than computing it. With ``features_major``, ``out.T`` must be contiguous.
+        features_major: store the features features-major: the result (and ``out``) is the
+            ``[N, L**2]`` transpose of a contiguous ``[L**2, N]`` tensor. The features are
+            computed features-major, so this skips a transposed copy of the whole result;
+            use it when the consumer takes any strides (``torch.nn.functional.linear`` does,
+            at the same speed). Values are identical either way.
 
     Returns:
         ``[N, L**2]`` tensor; column ``l*l + l + m`` holds degree l, order m.
@@ -209,9 +217,12 @@ def spherical_harmonics(
         return torch.cat([blocks[k] for k in sorted(blocks)]).T
 
     if out is None:
-        out = torch.empty(n, degree * degree, dtype=lonlat.dtype, device=lonlat.device)
-    elif out.shape != (n, degree * degree) or out.dtype != lonlat.dtype or not out.is_contiguous():
-        raise ValueError(f"out must be a contiguous [{n}, {degree * degree}] {lonlat.dtype} tensor")
+        shape = (degree * degree, n) if features_major else (n, degree * degree)
+        out = torch.empty(shape, dtype=lonlat.dtype, device=lonlat.device)
+        out = out.T if features_major else out
+    elif out.shape != (n, degree * degree) or out.dtype != lonlat.dtype or not _has_layout(out, features_major):
+        layout = "features-major (out.T contiguous)" if features_major else "contiguous"
+        raise ValueError(f"out must be a {layout} [{n}, {degree * degree}] {lonlat.dtype} tensor")
     scratch = threading.local()
 
     if lonlat.device.type != "cpu":
@@ -220,13 +231,16 @@ def spherical_harmonics(
 
     def fill(start: int) -> None:
         stop = min(start + chunk_size, n)
-        # Build the chunk features-major in a per-thread buffer that stays in cache, then
-        # write it to the output once, transposed (a blocked copy).
-        if getattr(scratch, "features", None) is None:
-            scratch.features = torch.empty(degree * degree, chunk_size, dtype=out.dtype, device=out.device)
-            scratch.legendre = torch.empty(degree * (degree + 1) // 2, chunk_size, dtype=out.dtype, device=out.device)
-        view = scratch.features[:, : stop - start]
-        workspace = scratch.legendre[:, : stop - start]
+        # Build the chunk features-major: straight into a features-major output, else in a
+        # per-thread buffer that stays in cache, written to the output once, transposed (a
+        # blocked copy). The Legendre values of the last three degrees live in a small
+        # per-thread workspace.
+        if getattr(scratch, "legendre", None) is None:
+            scratch.legendre = torch.empty(3, degree, chunk_size, dtype=out.dtype, device=out.device)
+            if not features_major:
+                scratch.features = torch.empty(degree * degree, chunk_size, dtype=out.dtype, device=out.device)
+        view = out.T[:, start:stop] if features_major else scratch.features[:, : stop - start]
+        workspace = scratch.legendre[:, :, : stop - start]
 
         def write(first: int, values: torch.Tensor, factor: torch.Tensor | float, order: torch.Tensor | None) -> None:
             if order is not None:
@@ -241,11 +255,17 @@ def spherical_harmonics(
         _degree_blocks(
             x[sl], cos_lat[sl], cos_phi[sl], sin_phi[sl], degree, m0_scale, condon_shortley, write, workspace
         )
-        out[start:stop].copy_(view.T)
+        if not features_major:
+            out[start:stop].copy_(view.T)
 
     with torch.no_grad():
         run_chunks(fill, range(0, n, chunk_size), parallel=lonlat.device.type == "cpu")
     return out
+
+
+def _has_layout(tensor: torch.Tensor, features_major: bool) -> bool:
+    """Whether ``tensor`` (``[N, F]``) is contiguous, or its transpose is for ``features_major``."""
+    return tensor.T.is_contiguous() if features_major else tensor.is_contiguous()
 
 
 def run_chunks(fill: Callable[[int], None], starts: range, parallel: bool) -> None:

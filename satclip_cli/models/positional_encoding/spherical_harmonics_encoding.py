@@ -14,6 +14,10 @@ METHODS = ("exact", "legacy")
 class SphericalHarmonics(PositionalEncoding):
     """``[N, 2]`` (lon, lat) degrees -> ``[N, L²]`` real spherical-harmonic features.
 
+    The exact features come features-major (the ``[N, L²]`` transpose of a contiguous
+    ``[L², N]`` tensor, see :func:`spherical_harmonics`); ``.contiguous()`` if a row-major
+    copy is needed.
+
     Args:
         legendre_polys: number of degrees L.
         convention: ``satclip`` (released models), ``closed-form`` or ``orthonormal``.
@@ -41,7 +45,8 @@ class SphericalHarmonics(PositionalEncoding):
         if self.method == "legacy":
             # The original arithmetic ran in float64; in float32 it would be meaningless.
             return legacy_spherical_harmonics(lonlat.to(torch.float64), self.legendre_polys).to(lonlat.dtype)
-        return spherical_harmonics(lonlat, self.legendre_polys, self.convention)
+        # Features-major: the network's first layer takes any strides, so skip a transposed copy.
+        return spherical_harmonics(lonlat, self.legendre_polys, self.convention, features_major=True)
 
     def extra_repr(self) -> str:
         return f"L={self.legendre_polys}, convention={self.convention}, method={self.method}"

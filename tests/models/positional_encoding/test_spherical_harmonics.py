@@ -257,3 +257,44 @@ def test_torch_thread_count_is_restored_after_parallel_chunks():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------------------------------------ features-major layout
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("chunk_size", [64, 10_000])
+def test_features_major_layout_has_the_same_values(dtype, chunk_size):
+    """Features-major storage (no transposed copy) changes only the strides, in one chunk or many in threads."""
+    rng = np.random.default_rng(5)
+    lonlat = torch.from_numpy(np.stack([rng.uniform(-180, 180, 3000), rng.uniform(-90, 90, 3000)], 1)).to(dtype)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rows = spherical_harmonics(lonlat, 15, chunk_size=chunk_size)
+        features = spherical_harmonics(lonlat, 15, chunk_size=chunk_size, features_major=True)
+    finally:
+        torch.set_num_threads(before)
+    assert rows.is_contiguous() and features.T.is_contiguous() and features.shape == (3000, 225)
+    assert torch.equal(features, rows)
+
+
+def test_features_major_caller_buffer():
+    lonlat = torch.tensor([[10.0, 20.0], [-30.0, 60.0], [170.0, -89.0]], dtype=torch.float64)
+    buffer = torch.full((49, 3), float("nan"), dtype=torch.float64)
+    result = spherical_harmonics(lonlat, 7, out=buffer.T, features_major=True)
+    assert result.data_ptr() == buffer.data_ptr() and torch.equal(buffer.T, spherical_harmonics(lonlat, 7))
+    with pytest.raises(ValueError, match=r"out must be a features-major \(out.T contiguous\) \[3, 49\]"):
+        spherical_harmonics(lonlat, 7, out=torch.empty(3, 49, dtype=torch.float64), features_major=True)
+
+
+def test_the_encoding_module_hands_features_major_values_to_the_network():
+    """The module skips the transposed copy; a linear layer gives the same result on either layout."""
+    from satclip_cli.models.positional_encoding.spherical_harmonics_encoding import SphericalHarmonics
+
+    lonlat = torch.tensor([[10.0, 20.0], [-30.0, 60.0], [170.0, -89.0], [0.0, 0.0]])
+    with torch.no_grad():
+        features = SphericalHarmonics(10)(lonlat)
+        assert features.T.is_contiguous() and not features.is_contiguous()
+        layer = torch.nn.Linear(100, 8)
+        torch.testing.assert_close(layer(features), layer(features.contiguous()), rtol=1e-6, atol=1e-6)
