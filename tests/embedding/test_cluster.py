@@ -217,3 +217,19 @@ def test_a_folder_of_parts_is_one_input_in_name_order(cluster, checkpoint, point
     result = gpd.read_parquet(out)
     assert (result["id"].to_numpy() == np.arange(6000)).all()
     np.testing.assert_allclose(_embeddings(result), _embeddings(reference), atol=1e-5, rtol=0)
+
+
+def test_every_worker_loads_the_model_at_the_start(cluster, checkpoint, tmp_path):
+    """Every worker gets a model-loading task when the run starts, so all load the model in parallel (else one
+    loads it for the description while the others sit idle, and each loads it only with its first chunk)."""
+    from distributed import Client, get_task_stream
+
+    config = EmbedConfig(
+        model=checkpoint, device="cpu", output=tmp_path / "one.zarr", bbox=(0.0, 0.0, 1.0, 1.0), resolution=0.25,
+        scheduler=cluster.address,
+    )  # fmt: skip
+    with Client(cluster.address, set_as_default=False) as client, get_task_stream(client) as stream:
+        run(config, progress=False)
+        workers = set(client.scheduler_info()["workers"])
+    loading = {task["worker"] for task in stream.data if task["key"].startswith("model_info_task")}
+    assert loading == workers and len(workers) == 2
