@@ -7,6 +7,7 @@ is imported only when a trainer is built.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,6 @@ def build_trainer(config: TrainConfig, progress: bool = True) -> Any:
 def quiet_lightning(progress: bool) -> None:
     """Silence warnings we expect (a frozen backbone is in eval mode on purpose) and, without
     progress output, Lightning's informational lines."""
-    import logging
     import warnings
 
     warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -108,6 +108,17 @@ def quiet_lightning(progress: bool) -> None:
     warnings.filterwarnings("ignore", message=r"The '(train|val)_dataloader' does not have many workers")
     warnings.filterwarnings("ignore", message=r"The number of training batches .* is smaller than the logging")
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")  # resuming
+    # Lightning advertises its cloud logger on every run; that line is not about this run.
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _NoAdvertisement) for f in rank_zero.filters):
+        rank_zero.addFilter(_NoAdvertisement())
     if not progress:
         for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
             logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class _NoAdvertisement(logging.Filter):
+    """Drops Lightning's "Tip: ... try installing litlogger" line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()

@@ -37,3 +37,20 @@ def test_checkpoints_last_every_epoch_and_the_best_by_validation_loss(tmp_path: 
     assert (best.monitor, best.mode, best.save_top_k) == ("val_loss", "min", 1)
     assert last.monitor is None and f"{last.filename}.ckpt" == LAST_CHECKPOINT
     assert trainer.num_sanity_val_steps == 0
+
+
+def test_lightnings_litlogger_advertisement_is_dropped_and_its_other_lines_kept(caplog):
+    import logging
+
+    from satclip_cli.training.trainer import quiet_lightning
+
+    quiet_lightning(progress=True)
+    quiet_lightning(progress=True)  # idempotent: one filter
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    with caplog.at_level(logging.INFO, logger="lightning.pytorch.utilities.rank_zero"):
+        rank_zero.info(
+            "💡 Tip: For seamless cloud logging, try installing [litlogger](https://pypi.org/project/litlogger/)"
+        )
+        rank_zero.info("GPU available: False, used: False")
+    assert [r.getMessage() for r in caplog.records] == ["GPU available: False, used: False"]
+    assert len(rank_zero.filters) == 1
