@@ -1,7 +1,5 @@
 """``satclip embed``: location embeddings for vector files, or rasters of embeddings."""
 
-import atexit
-import gc
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +10,7 @@ import typer
 from satclip_cli.cli.error_handling import user_errors_exit
 from satclip_cli.cli.options import DEFAULT_MODEL, Device, ModelOption, Output, Overwrite, Quiet, flag_name
 from satclip_cli.errors import render_settings
-from satclip_cli.utils.startup import no_garbage_collection
+from satclip_cli.utils.startup import freeze_at_exit, no_garbage_collection
 
 
 class PolygonMode(StrEnum):
@@ -145,9 +143,7 @@ def embed(
     with no_garbage_collection():  # pandas, geopandas, pyarrow
         from satclip_cli.embedding.config import EmbedConfig
         from satclip_cli.embedding.job import run
-    # Freeze the long-lived objects at interpreter exit: its garbage collections then skip them (~0.2 s).
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
+    freeze_at_exit()  # the exit's garbage collections skip the ~250k long-lived objects (~0.3 s)
 
     config = EmbedConfig(
         model=model, output=output, input=input_path, sh_method=sh.value if sh else None, device=device,
