@@ -103,8 +103,9 @@ def test_an_existing_run_is_not_overwritten(dataset_dir, tiny_yaml, tmp_path):
 def test_published_weights_without_network_is_a_clear_offline_error(dataset_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # an empty cache
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    args = ["--vision", "moco-resnet18", "--vision-weights", "default", "--image-size", "64"]  # 64 px test patches
     result = runner.invoke(app, ["train", "--data", str(dataset_dir), "--out", str(tmp_path / "run"), "--gpus", "0",
-                                 "--vision", "moco-resnet18", "--vision-weights", "default"])  # fmt: skip
+                                 *args])  # fmt: skip
     assert result.exit_code == 2
     line = result.output.strip()
     assert line.startswith("Error: cannot download the moco-resnet18 weights") and "--vision-weights" in line

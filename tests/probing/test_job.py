@@ -164,4 +164,5 @@ def test_spatial_block_r2_is_pooled_over_folds_and_uneven_folds_are_warned(tmp_p
     low, high = row.ci95["r2"]
     assert low <= row.mean("r2") <= high and low > 0.0
     (warning,) = [w for w in summary.outcomes[0].warnings if "uneven" in w]
-    assert "only 7 blocks of 500 km" in warning and "r2 is pooled over folds" in warning and "⟦" not in warning
+    assert "only 7 blocks of 500 km" in warning and "r2 is pooled over folds" in warning
+    assert "a smaller ⟦block_size_km⟧" in warning  # a setting: the CLI shows its flag
