@@ -13,7 +13,6 @@ A folder output holds ``.satclip-run.json``: the settings its pieces depend on a
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from typing import Any
 
 from satclip_cli.errors import InputError, OutputExistsError, SatclipError, setting
 from satclip_cli.utils.disk_space import reporting_full_disk
+from satclip_cli.utils.output_folder import reason
 
 RUN_FILE = ".satclip-run.json"
 
@@ -114,9 +114,6 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-_WRITE_REASONS = {errno.EACCES: "permission denied", errno.EROFS: "read-only file system"}
-
-
 @contextlib.contextmanager
 def writing(path: Path) -> Iterator[None]:
     """Turn an ``OSError`` while writing ``path`` (a full disk, no permission) into one clear :class:`SatclipError`.
@@ -128,5 +125,4 @@ def writing(path: Path) -> Iterator[None]:
         with reporting_full_disk(path, kept=kept):
             yield
     except OSError as error:
-        reason = _WRITE_REASONS.get(error.errno or 0, error.strerror or str(error))
-        raise SatclipError(f"cannot write {path}: {reason}; {kept}") from None
+        raise SatclipError(f"cannot write {path}: {reason(error)}; {kept}") from None
